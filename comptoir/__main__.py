@@ -1,0 +1,3 @@
+from comptoir.cli import main
+
+main()

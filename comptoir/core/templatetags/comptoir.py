@@ -1,0 +1,49 @@
+"""Template helpers available in every template (registered as builtins in settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils.http import urlencode
+
+from comptoir.core import rights
+from comptoir.core.money import format_money
+
+register = template.Library()
+
+
+@register.filter
+def money(value: Any, currency: str = "€") -> str:
+    return format_money(value, currency)
+
+
+@register.simple_tag(takes_context=True)
+def can(context: template.Context, perm: str) -> bool:
+    """{% can "core.change_center" as allowed %}: the viewer's right in the current organization."""
+    request = context.get("request")
+    if request is None:
+        return False
+    return rights.has_right(request.user, perm, getattr(request, "organization", None))
+
+
+@register.simple_tag(takes_context=True)
+def query_replace(context: template.Context, **changes: Any) -> str:
+    """The current query string with some parameters replaced (None removes one)."""
+    request = context["request"]
+    params = request.GET.copy()
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = value
+    encoded = urlencode(sorted(params.lists()), doseq=True)
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping[key]
+    except (KeyError, IndexError, TypeError):
+        return None
