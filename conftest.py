@@ -91,9 +91,7 @@ def api_client(org):  # type: ignore[no-untyped-def]
     from rest_framework.test import APIClient
 
     def make(user, organization=None):  # type: ignore[no-untyped-def]
-        _token, raw = services.create_api_token(
-            organization=organization or org, user=user, by=None, name="test"
-        )
+        _token, raw = services.create_api_token(organization=organization or org, user=user, by=None, name="test")
         api = APIClient()
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         return api

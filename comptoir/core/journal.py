@@ -38,9 +38,7 @@ def _plain(value: Any) -> Any:
 def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
     """The current values of a model's concrete fields (by attribute name: `center_id` → `center`)."""
     names = fields or [
-        field.name
-        for field in obj._meta.concrete_fields
-        if not field.primary_key and field.name != "organization"
+        field.name for field in obj._meta.concrete_fields if not field.primary_key and field.name != "organization"
     ]
     values: dict[str, Any] = {}
     for name in names:
@@ -72,10 +70,7 @@ def record(
     from comptoir.core.models import AuditEntry, Organization
 
     if organization is None and obj is not None:
-        if isinstance(obj, Organization):
-            organization = obj
-        else:
-            organization = getattr(obj, "organization", None)
+        organization = obj if isinstance(obj, Organization) else getattr(obj, "organization", None)
     actor_label = ""
     if actor is not None and getattr(actor, "is_authenticated", False):
         actor_label = f"{actor.full_name} <{actor.email}>" if actor.full_name else actor.email

@@ -70,9 +70,7 @@ class Address(models.Model):
     address_line2 = models.CharField(_("complément d'adresse"), max_length=200, blank=True)
     postal_code = models.CharField(_("code postal"), max_length=20, blank=True)
     city = models.CharField(_("ville"), max_length=100, blank=True)
-    country = models.CharField(
-        _("pays"), max_length=2, default="FR", validators=[validators.validate_country]
-    )
+    country = models.CharField(_("pays"), max_length=2, default="FR", validators=[validators.validate_country])
 
     class Meta:
         abstract = True
@@ -106,9 +104,7 @@ class LegalEntity(TenantModel, Address):
         blank=True,
         validators=[validators.validate_sepa_creditor_id],
     )
-    approval_number = models.CharField(
-        _("n° d'agrément préfectoral (domiciliation)"), max_length=60, blank=True
-    )
+    approval_number = models.CharField(_("n° d'agrément préfectoral (domiciliation)"), max_length=60, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
     phone = models.CharField(_("téléphone"), max_length=30, blank=True)
     logo = models.ImageField(_("logo"), upload_to="logos/", blank=True)
@@ -203,9 +199,7 @@ class OpeningHours(models.Model):
             models.CheckConstraint(
                 condition=Q(closes_at__gt=models.F("opens_at")), name="openinghours_closes_after_opens"
             ),
-            models.CheckConstraint(
-                condition=Q(weekday__gte=0, weekday__lte=6), name="openinghours_weekday_range"
-            ),
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="openinghours_weekday_range"),
         ]
 
     def __str__(self) -> str:
@@ -317,9 +311,7 @@ class StaffMembership(TenantModel):
     """A user's job as staff of an organization: a role, optionally limited to some centers."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_memberships")
-    role = models.ForeignKey(
-        Role, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("rôle")
-    )
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("rôle"))
     centers = models.ManyToManyField(
         Center,
         blank=True,
@@ -364,15 +356,11 @@ class AuditEntryQuerySet(models.QuerySet):
 class AuditEntry(models.Model):
     """One change made by a service: who, what, on which object, which fields (before/after), when."""
 
-    organization = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     actor_label = models.CharField(_("auteur"), max_length=255, blank=True)
     action = models.CharField(_("action"), max_length=100)
-    content_type = models.ForeignKey(
-        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(_("objet"), max_length=255, blank=True)
     changes = models.JSONField(_("modifications"), default=dict, blank=True)
@@ -411,18 +399,14 @@ class Sequence(TenantModel):
     """The last number used in a series; `next_number` locks this row so numbers have no gap and no duplicate."""
 
     series = models.CharField(max_length=40)
-    scope = models.CharField(
-        max_length=40, blank=True, help_text="Legal entity id, year... ('' = whole org)."
-    )
+    scope = models.CharField(max_length=40, blank=True, help_text="Legal entity id, year... ('' = whole org).")
     last_value = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("séquence de numérotation")
         verbose_name_plural = _("séquences de numérotation")
         constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "series", "scope"], name="sequence_unique_series"
-            ),
+            models.UniqueConstraint(fields=["organization", "series", "scope"], name="sequence_unique_series"),
         ]
 
     def __str__(self) -> str:

@@ -66,11 +66,7 @@ def menu_for(user, organization) -> list[dict]:  # type: ignore[no-untyped-def]
     menu = []
     for key, label in SECTIONS:
         visible = sorted(
-            (
-                e
-                for e in _entries.values()
-                if e.section == key and (e.permission is None or e.permission in held)
-            ),
+            (e for e in _entries.values() if e.section == key and (e.permission is None or e.permission in held)),
             key=lambda entry: entry.order,
         )
         if visible:

@@ -45,17 +45,13 @@ def centers_for(user: User, organization: Organization | int) -> QuerySet[Center
 
 
 def center_with_hours(qs: QuerySet[Center]) -> QuerySet[Center]:
-    return qs.prefetch_related(
-        Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at"))
-    )
+    return qs.prefetch_related(Prefetch("opening_hours", queryset=OpeningHours.objects.order_by("weekday", "opens_at")))
 
 
 def legal_entities_for(user: User, organization: Organization | int) -> QuerySet[LegalEntity]:
     if not rights.is_staff_of(user, organization):
         return LegalEntity.objects.none()
-    return LegalEntity.objects.filter(organization=_org_id(organization)).annotate(
-        center_count=Count("centers")
-    )
+    return LegalEntity.objects.filter(organization=_org_id(organization)).annotate(center_count=Count("centers"))
 
 
 def staff_for(user: User, organization: Organization | int) -> QuerySet[StaffMembership]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import itertools
 import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -61,9 +62,7 @@ def validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
         raise ValidationFailed(first, code="invalid", fields=fields) from exc
 
 
-def apply_changes(
-    instance: models.Model, data: dict[str, Any], allowed: Iterable[str]
-) -> dict[str, list[Any]]:
+def apply_changes(instance: models.Model, data: dict[str, Any], allowed: Iterable[str]) -> dict[str, list[Any]]:
     """Set the allowed fields from `data`, validate, and return the {field: [before, after]} diff."""
     allowed = list(allowed)
     unknown = set(data) - set(allowed)
@@ -117,9 +116,7 @@ def seed_roles(*, organization: Organization) -> list[Role]:
     """Create the predefined roles with their default rights (existing roles are left as they are)."""
     roles = []
     for kind, name in PREDEFINED_ROLES:
-        role, created = Role.objects.get_or_create(
-            organization=organization, kind=kind, defaults={"name": name}
-        )
+        role, created = Role.objects.get_or_create(organization=organization, kind=kind, defaults={"name": name})
         if created and kind != Role.Kind.ADMINISTRATOR:
             role.permissions.set(rights.permissions_from_names(rights.default_permission_names(kind)))
         roles.append(role)
@@ -170,9 +167,7 @@ def update_legal_entity(*, entity: LegalEntity, by: User, data: dict[str, Any]) 
             with transaction.atomic():
                 entity.save()
         except IntegrityError as exc:
-            raise ValidationFailed(
-                _("Une entité porte déjà ce nom."), code="duplicate", field="name"
-            ) from exc
+            raise ValidationFailed(_("Une entité porte déjà ce nom."), code="duplicate", field="name") from exc
         journal.record(actor=by, action="legal_entity.updated", obj=entity, changes=changes)
     return entity
 
@@ -224,9 +219,7 @@ def update_center(*, center: Center, by: User, data: dict[str, Any]) -> Center:
             with transaction.atomic():
                 center.save()
         except IntegrityError as exc:
-            raise ValidationFailed(
-                _("Un centre porte déjà ce code."), code="duplicate", field="code"
-            ) from exc
+            raise ValidationFailed(_("Un centre porte déjà ce code."), code="duplicate", field="code") from exc
         journal.record(actor=by, action="center.updated", obj=center, changes=changes)
     return center
 
@@ -235,16 +228,14 @@ def _check_intervals(intervals: Sequence[OpeningInterval]) -> list[OpeningInterv
     cleaned = sorted((int(day), opens, closes) for day, opens, closes in intervals)
     for day, opens, closes in cleaned:
         if not 0 <= day <= 6:
-            raise ValidationFailed(
-                _("Jour de la semaine invalide."), code="invalid_weekday", field="opening_hours"
-            )
+            raise ValidationFailed(_("Jour de la semaine invalide."), code="invalid_weekday", field="opening_hours")
         if closes <= opens:
             raise ValidationFailed(
                 _("L'heure de fermeture doit suivre l'heure d'ouverture."),
                 code="invalid_hours",
                 field="opening_hours",
             )
-    for (day_a, _opens_a, closes_a), (day_b, opens_b, _closes_b) in zip(cleaned, cleaned[1:], strict=False):
+    for (day_a, _opens_a, closes_a), (day_b, opens_b, _closes_b) in itertools.pairwise(cleaned):
         if day_a == day_b and opens_b < closes_a:
             raise ValidationFailed(
                 _("Deux plages horaires du même jour se chevauchent."),
@@ -259,8 +250,7 @@ def _write_opening_hours(center: Center, intervals: Sequence[OpeningInterval]) -
     before = [str(hours) for hours in center.opening_hours.all()]
     center.opening_hours.all().delete()
     OpeningHours.objects.bulk_create(
-        OpeningHours(center=center, weekday=day, opens_at=opens, closes_at=closes)
-        for day, opens, closes in cleaned
+        OpeningHours(center=center, weekday=day, opens_at=opens, closes_at=closes) for day, opens, closes in cleaned
     )
     after = [str(hours) for hours in center.opening_hours.all()]
     return before, after  # type: ignore[return-value]
@@ -415,19 +405,13 @@ def add_staff_member(
     user = User.objects.filter(email__iexact=email).first()
     created_user = user is None
     if user is None:
-        user = User(
-            email=email, first_name=first_name.strip(), last_name=last_name.strip(), phone=phone.strip()
-        )
+        user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip(), phone=phone.strip())
         user.set_unusable_password()
         validate(user, exclude=["password"])
         user.save()
     if StaffMembership.objects.filter(organization=organization, user=user).exists():
-        raise ValidationFailed(
-            _("Cette personne fait déjà partie du staff."), code="duplicate", field="email"
-        )
-    staff = StaffMembership.objects.create(
-        organization=organization, user=user, role=role, job_title=job_title
-    )
+        raise ValidationFailed(_("Cette personne fait déjà partie du staff."), code="duplicate", field="email")
+    staff = StaffMembership.objects.create(organization=organization, user=user, role=role, job_title=job_title)
     staff.centers.set(centers)
     journal.record(
         actor=by,
@@ -545,13 +529,9 @@ def create_api_token(
         if by.pk != user.pk:
             rights.require(by, "core.change_staffmembership", organization)
     if not rights.is_staff_of(user, organization):
-        raise ValidationFailed(
-            _("Cette personne ne fait pas partie du staff."), code="not_staff", field="user"
-        )
+        raise ValidationFailed(_("Cette personne ne fait pas partie du staff."), code="not_staff", field="user")
     if expires_at and expires_at <= timezone.now():
-        raise ValidationFailed(
-            _("La date d'expiration doit être dans le futur."), code="expired", field="expires_at"
-        )
+        raise ValidationFailed(_("La date d'expiration doit être dans le futur."), code="expired", field="expires_at")
     prefix = secrets.token_hex(4)
     raw = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     token = ApiToken(

@@ -36,9 +36,7 @@ def staff_organizations(user: User) -> QuerySet[Organization]:
 def can_enter_portal(user: User, organization: Organization) -> bool:
     if not user.is_active or not organization.is_active:
         return False
-    return rights.is_staff_of(user, organization) or any(
-        check(user, organization) for check in _portal_access_checks
-    )
+    return rights.is_staff_of(user, organization) or any(check(user, organization) for check in _portal_access_checks)
 
 
 def can_enter(user: User, organization: Organization) -> bool:

@@ -28,11 +28,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("En-tête Authorization invalide."))
-        token = (
-            ApiToken.objects.select_related("user", "organization")
-            .filter(key_hash=hash_token(parts[1]))
-            .first()
-        )
+        token = ApiToken.objects.select_related("user", "organization").filter(key_hash=hash_token(parts[1])).first()
         if token is None or not token.is_active:
             raise exceptions.AuthenticationFailed(_("Jeton invalide, expiré ou révoqué."))
         if not token.user.is_active or not token.organization.is_active:

@@ -23,9 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("address_line1", models.CharField(blank=True, max_length=200, verbose_name="adresse")),
                 (
@@ -131,9 +129,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=200, verbose_name="nom")),
                 (
@@ -151,9 +147,7 @@ class Migration(migrations.Migration):
                 ("is_active", models.BooleanField(default=True, verbose_name="active")),
                 (
                     "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, editable=False, verbose_name="créée le"
-                    ),
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="créée le"),
                 ),
             ],
             options={
@@ -167,9 +161,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("password", models.CharField(max_length=128, verbose_name="password")),
                 ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
@@ -236,9 +228,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("address_line1", models.CharField(blank=True, max_length=200, verbose_name="adresse")),
                 (
@@ -277,9 +267,7 @@ class Migration(migrations.Migration):
                 ("is_active", models.BooleanField(default=True, verbose_name="actif")),
                 (
                     "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, editable=False, verbose_name="créé le"
-                    ),
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="créé le"),
                 ),
                 (
                     "legal_entity",
@@ -321,9 +309,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("key", models.CharField(max_length=255)),
                 ("method", models.CharField(max_length=10)),
@@ -359,9 +345,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("actor_label", models.CharField(blank=True, max_length=255, verbose_name="auteur")),
                 ("action", models.CharField(max_length=100, verbose_name="action")),
@@ -372,9 +356,7 @@ class Migration(migrations.Migration):
                 ("request_id", models.CharField(blank=True, max_length=64)),
                 (
                     "created_at",
-                    models.DateTimeField(
-                        db_index=True, default=django.utils.timezone.now, verbose_name="date"
-                    ),
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="date"),
                 ),
                 (
                     "actor",
@@ -419,9 +401,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=100, verbose_name="nom")),
                 ("prefix", models.CharField(max_length=16, unique=True, verbose_name="préfixe")),
@@ -465,9 +445,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("name", models.CharField(max_length=100, verbose_name="nom")),
                 (
@@ -497,9 +475,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "permissions",
-                    models.ManyToManyField(
-                        blank=True, related_name="+", to="auth.permission", verbose_name="droits"
-                    ),
+                    models.ManyToManyField(blank=True, related_name="+", to="auth.permission", verbose_name="droits"),
                 ),
             ],
             options={
@@ -513,16 +489,12 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("series", models.CharField(max_length=40)),
                 (
                     "scope",
-                    models.CharField(
-                        blank=True, help_text="Legal entity id, year... ('' = whole org).", max_length=40
-                    ),
+                    models.CharField(blank=True, help_text="Legal entity id, year... ('' = whole org).", max_length=40),
                 ),
                 ("last_value", models.PositiveBigIntegerField(default=0)),
                 (
@@ -545,17 +517,13 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("job_title", models.CharField(blank=True, max_length=100, verbose_name="fonction")),
                 ("is_active", models.BooleanField(default=True, verbose_name="actif")),
                 (
                     "created_at",
-                    models.DateTimeField(
-                        default=django.utils.timezone.now, editable=False, verbose_name="créé le"
-                    ),
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="créé le"),
                 ),
                 (
                     "centers",
@@ -605,9 +573,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "weekday",
@@ -653,15 +619,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="legalentity",
-            constraint=models.UniqueConstraint(
-                fields=("organization", "name"), name="legalentity_unique_name_per_org"
-            ),
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="legalentity_unique_name_per_org"),
         ),
         migrations.AddConstraint(
             model_name="idempotencyrecord",
-            constraint=models.UniqueConstraint(
-                fields=("organization", "user", "key"), name="idempotency_unique_key"
-            ),
+            constraint=models.UniqueConstraint(fields=("organization", "user", "key"), name="idempotency_unique_key"),
         ),
         migrations.AddIndex(
             model_name="center",
@@ -669,9 +631,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="center",
-            constraint=models.UniqueConstraint(
-                fields=("organization", "code"), name="center_unique_code_per_org"
-            ),
+            constraint=models.UniqueConstraint(fields=("organization", "code"), name="center_unique_code_per_org"),
         ),
         migrations.AddIndex(
             model_name="auditentry",
@@ -683,9 +643,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="role",
-            constraint=models.UniqueConstraint(
-                fields=("organization", "name"), name="role_unique_name_per_org"
-            ),
+            constraint=models.UniqueConstraint(fields=("organization", "name"), name="role_unique_name_per_org"),
         ),
         migrations.AddConstraint(
             model_name="role",
@@ -707,8 +665,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name="staffmembership",
-            constraint=models.UniqueConstraint(
-                fields=("organization", "user"), name="staff_unique_user_per_org"
-            ),
+            constraint=models.UniqueConstraint(fields=("organization", "user"), name="staff_unique_user_per_org"),
         ),
     ]

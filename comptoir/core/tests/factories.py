@@ -51,9 +51,7 @@ class CenterFactory(DjangoModelFactory):
         skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
-    legal_entity = factory.SubFactory(
-        LegalEntityFactory, organization=factory.SelfAttribute("..organization")
-    )
+    legal_entity = factory.SubFactory(LegalEntityFactory, organization=factory.SelfAttribute("..organization"))
     name = factory.Sequence(lambda n: f"Centre {n}")
     code = factory.Sequence(lambda n: f"ctr-{n}")
     city = "Paris"
