@@ -17,9 +17,8 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _media_and_mail(settings, tmp_path):  # type: ignore[no-untyped-def]
+def _media_and_static(settings, tmp_path):  # type: ignore[no-untyped-def]
     settings.MEDIA_ROOT = tmp_path / "media"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

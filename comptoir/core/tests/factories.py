@@ -9,6 +9,7 @@ from factory.django import DjangoModelFactory
 
 from comptoir.core import services
 from comptoir.core.models import Center, LegalEntity, OpeningHours, Organization, Role, StaffMembership, User
+from comptoir.core.testing import register_tenant_object
 
 PASSWORD = "Comptoir-test-2026!"
 
@@ -97,3 +98,24 @@ class StaffFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     kind = "administrator"
     role = factory.LazyAttribute(lambda o: role(o.organization, o.kind))
+
+
+def _api_token(organization: Organization):  # type: ignore[no-untyped-def]
+    staff = StaffFactory(organization=organization)
+    token, _raw = services.create_api_token(organization=organization, user=staff.user, by=None, name="foreign")
+    return token
+
+
+def _audit_entry(organization: Organization):  # type: ignore[no-untyped-def]
+    from comptoir.core import journal
+
+    return journal.record(actor=None, action="test.foreign", obj=organization)
+
+
+register_tenant_object("organization", lambda organization: organization)
+register_tenant_object("legalentity", lambda organization: LegalEntityFactory(organization=organization))
+register_tenant_object("center", lambda organization: CenterFactory(organization=organization))
+register_tenant_object("staff", lambda organization: StaffFactory(organization=organization, kind="reception"))
+register_tenant_object("role", lambda organization: role(organization, "technician"))
+register_tenant_object("apitoken", _api_token)
+register_tenant_object("auditentry", _audit_entry)
