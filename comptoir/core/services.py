@@ -37,6 +37,7 @@ from comptoir.core.models import (
     StaffMembership,
     User,
 )
+from comptoir.core.tasks import send_activation_email_task
 
 PREDEFINED_ROLES: list[tuple[str, str]] = [
     (Role.Kind.ADMINISTRATOR, "Administrateur"),
@@ -425,7 +426,9 @@ def add_staff_member(
         },
     )
     if send_activation and not user.has_usable_password():
-        transaction.on_commit(lambda: send_activation_email(user=user, organization=organization))
+        transaction.on_commit(
+            lambda: send_activation_email_task.enqueue(user_id=user.pk, organization_id=organization.pk)
+        )
     return staff
 
 
@@ -487,7 +490,9 @@ def resend_activation(*, staff: StaffMembership, by: User) -> None:
     if user.has_usable_password():
         raise DomainError(_("Ce compte est déjà activé."), code="already_active")
     journal.record(actor=by, action="staff.activation_sent", obj=staff)
-    transaction.on_commit(lambda: send_activation_email(user=user, organization=staff.organization))
+    transaction.on_commit(
+        lambda: send_activation_email_task.enqueue(user_id=user.pk, organization_id=staff.organization_id)
+    )
 
 
 @transaction.atomic
