@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from comptoir.market import views
+
+app_name = "market"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("o/<slug:slug>/", views.organization_detail, name="organization"),
+]

@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from comptoir.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.portal_home, name="home"),
+    path("login/", views.portal_login, name="login"),
+    path("logout/", views.portal_logout, name="logout"),
+]
