@@ -207,17 +207,19 @@ else:
 RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 3600}}
 
 # --- E-mail ---------------------------------------------------------------------------------------
-# Django 6.1 mailers: files under var/mail by default (a developer reads them), SMTP when EMAIL_HOST is set.
-if os.environ.get("EMAIL_HOST"):
+# Django 6.1 mailers: SMTP when EMAIL_HOST is set; without it, files under var/mail in development (DEBUG=1,
+# a developer reads them) and the machine's own mail server (localhost:25) in production.
+if os.environ.get("EMAIL_HOST") or not (DEBUG or os.environ.get("EMAIL_BACKEND")):
+    _email_host = os.environ.get("EMAIL_HOST", "")
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
-                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "host": _email_host or "localhost",
+                "port": int(os.environ.get("EMAIL_PORT", "587" if _email_host else "25")),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "use_tls": env_bool("EMAIL_USE_TLS", bool(_email_host)),
                 "timeout": 20,
             },
         }
