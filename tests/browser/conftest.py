@@ -1,0 +1,154 @@
+"""The browser tests' app server: a real gunicorn on a free port, a file SQLite database with the demo loaded.
+
+The server runs as in production (DEBUG off, collected static files served by WhiteNoise), so a page that
+references a missing static file or fails only without DEBUG fails here too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+# One line per staff login printed by `comptoir demo`: "  admin@demo.comptoir.test  PASSWORD  (Administrateur)".
+DEMO_LOGIN_LINE = re.compile(r"^\s+(?P<email>\S+@\S+)\s+(?P<password>\S+)\s+\((?P<label>[^)]+)\)\s*$", re.MULTILINE)
+DEMO_WORKSPACE = re.compile(r"workspace: (?P<slug>[a-z0-9-]+)")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    workspace: str
+    email: str
+    password: str
+    log: Path
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _comptoir(env: dict[str, str], *arguments: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "comptoir", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"`comptoir {' '.join(arguments)}` failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    return result.stdout
+
+
+def _administrator_login(demo_output: str) -> tuple[str, str, str]:
+    logins = [match.groupdict() for match in DEMO_LOGIN_LINE.finditer(demo_output)]
+    workspace = DEMO_WORKSPACE.search(demo_output)
+    if not logins or workspace is None:
+        pytest.fail(f"`comptoir demo` printed no workspace or no staff login:\n{demo_output}", pytrace=False)
+    administrator = next((login for login in logins if login["label"].lower().startswith("admin")), logins[0])
+    return workspace["slug"], administrator["email"], administrator["password"]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    var_dir = tmp_path_factory.mktemp("server")
+    env = {
+        **{name: value for name, value in os.environ.items() if name not in {"DATABASE_URL", "REDIS_URL", "HTTPS"}},
+        "COMPTOIR_VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'comptoir.sqlite3'}",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_ROOT": str(var_dir / "static"),
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "TASK_BACKEND": "immediate",
+        "DJANGO_SETTINGS_MODULE": "comptoir.settings",
+    }
+    _comptoir(env, "migrate", "--noinput", "-v", "0")
+    _comptoir(env, "collectstatic", "--noinput", "-v", "0")
+    workspace, email, password = _administrator_login(_comptoir(env, "demo"))
+
+    port = _free_port()
+    log = var_dir / "gunicorn.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "comptoir.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "4", "--timeout", "60", "--access-logfile", "-"],
+            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    running = Server(url=f"http://127.0.0.1:{port}", workspace=workspace, email=email, password=password, log=log)
+    try:
+        _wait_until_healthy(running, process)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_healthy(server: Server, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the app server stopped (exit {process.returncode}):\n{server.log_tail()}", pytrace=False)
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except urllib.error.HTTPError as error:
+            pytest.fail(f"the app server answers /healthz with HTTP {error.code}:\n{server.log_tail()}", pytrace=False)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass  # not listening yet
+        time.sleep(0.2)
+    pytest.fail(f"the app server did not answer /healthz within 60 s:\n{server.log_tail()}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium. "
+            "Install it with `make setup`'s browser step (scripts/setup.sh --browser) or `apt-get install chromium`.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
