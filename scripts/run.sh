@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ADDR="${ADDR:-127.0.0.1:8000}"
 export DEBUG="${DEBUG:-1}"  # development: static files from the finders, e-mails written under var/mail
+export SITE_URL="${SITE_URL:-http://$ADDR}"
 
 "$ROOT/scripts/setup.sh"
 
@@ -14,7 +15,7 @@ say "Database (migrate)"
 say "Demo organization (comptoir demo)"
 demo_output="$("$COMPTOIR" demo 2>&1 | tee /dev/stderr)" || die "comptoir demo failed"
 
-login="$(grep -iE 'mot de passe|password|e-mail|email|login|identifiant|workspace|espace de travail' <<<"$demo_output" || true)"
+login="$(grep -iE '@|workspace|log in' <<<"$demo_output" || true)"
 cat >&2 <<BANNER
 
 ------------------------------------------------------------------------------------------------
