@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
     "django_rq",
@@ -238,14 +239,18 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Comptoir <no-reply@co
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- REST API -------------------------------------------------------------------------------------
+API_RATE = os.environ.get("API_RATE", "1200/min")  # per token; "" disables the limit
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["comptoir.core.api.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["comptoir.core.api.permissions.HasModulePermission"],
     "DEFAULT_PAGINATION_CLASS": "comptoir.core.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": ["comptoir.core.api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_METADATA_CLASS": None,
+    "DEFAULT_SCHEMA_CLASS": "comptoir.core.api.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["comptoir.core.api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("API_RATE", "1200/min")},
+    "DEFAULT_THROTTLE_RATES": {"token": API_RATE},
     "EXCEPTION_HANDLER": "comptoir.core.api.errors.exception_handler",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
@@ -258,6 +263,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and Redoc served from drf-spectacular-sidecar's static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False},
+    "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {"RoleKindEnum": "comptoir.core.models.Role.Kind"},
 }
 
 # --- Logging --------------------------------------------------------------------------------------
