@@ -26,6 +26,14 @@ done
 
 timings=()
 started_all=$(now)
+print_timings() {
+    local status=$?
+    say "Timings"
+    [[ ${#timings[@]} -gt 0 ]] && printf '  %s\n' "${timings[@]}" >&2
+    printf '  %-40s %5ss\n' "total" "$(($(now) - started_all))" >&2
+    [[ $status -eq 0 ]] || error "make test failed (exit $status)"
+}
+trap print_timings EXIT
 run_step() {
     local name="$1" started
     shift
@@ -71,7 +79,3 @@ for step in "${steps[@]}"; do
             ;;
     esac
 done
-
-say "Timings"
-printf '  %s\n' "${timings[@]}" >&2
-printf '  %-40s %5ss\n' "total" "$(($(now) - started_all))" >&2
