@@ -287,6 +287,7 @@ def test_public_pages(new_visitor, server, language):
     visitor.open("/")
     visitor.screenshot("home")
     visitor.open(f"/o/{server.workspace}/")
+    visitor.screenshot("organization")
     assert visitor.page.locator(".market-center").count() >= 1, "the demo operator's page shows no center"
 
     visitor.assert_no_problems()
