@@ -2,6 +2,9 @@
 
 Idempotent: running it again creates nothing new. See comptoir/core/demo.py for the data and for how
 each app adds its own objects.
+
+The output is read by scripts/run.sh and tests/browser/conftest.py: keep "(workspace: SLUG)" and one
+"  EMAIL  PASSWORD  (Role)" line per staff login.
 """
 
 from __future__ import annotations
