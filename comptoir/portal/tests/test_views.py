@@ -186,3 +186,13 @@ def test_home_page_in_english(client, org, member, password):
 
     assert response.status_code == 200
     assert '<html lang="en">' in response.content.decode()
+
+
+def test_repeated_failures_lock_the_portal_login_out_even_with_the_right_password(client, org, member, password, settings):  # fmt: skip
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        post_login(client, workspace=org.slug, email=member.email, password="wrong-password-123")
+
+    response = post_login(client, workspace=org.slug, email=member.email, password=password)
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
