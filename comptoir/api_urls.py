@@ -1,3 +1,31 @@
-from django.urls import path  # noqa: F401
+"""The REST API, /api/v1/ (namespace "api"). Each app registers its viewsets on the one router below.
 
-urlpatterns: list = []
+A basename starts with the model key the back office uses ("center", "legalentity", ...): URL names
+are "api:<basename>-list", "api:<basename>-detail", "api:<basename>-<action>". Anything else under
+/api/v1/ answers a JSON 404.
+"""
+
+from django.urls import path, re_path
+from rest_framework.routers import SimpleRouter
+
+from comptoir.core.api import views as core
+from comptoir.core.api.errors import not_found
+
+app_name = "api"
+
+router = SimpleRouter(use_regex_path=False)
+router.register("organizations", core.OrganizationViewSet, basename="organization")
+router.register("legal-entities", core.LegalEntityViewSet, basename="legalentity")
+router.register("centers", core.CenterViewSet, basename="center")
+router.register("staff", core.StaffViewSet, basename="staff")
+router.register("roles", core.RoleViewSet, basename="role")
+router.register("tokens", core.ApiTokenViewSet, basename="apitoken")
+router.register("journal", core.AuditEntryViewSet, basename="auditentry")
+
+urlpatterns = [
+    path("", core.api_root, name="root"),
+    path("schema/", core.PublicSchemaView.as_view(), name="schema"),
+    path("docs/", core.PublicDocsView.as_view(), name="docs"),
+    *router.urls,
+    re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
+]
