@@ -12,8 +12,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model, Prefetch, QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import permissions, serializers, status, viewsets
@@ -23,6 +25,7 @@ from rest_framework.response import Response
 
 from comptoir.core import selectors, services
 from comptoir.core.api import filters
+from comptoir.core.api.errors import error_body
 from comptoir.core.api.idempotency import idempotent
 from comptoir.core.api.permissions import ANY_STAFF
 from comptoir.core.api.serializers import (
@@ -403,19 +406,39 @@ class AuditEntryViewSet(ApiViewSet):
 # --------------------------------------------------------------------------------------------------
 # Public: root, schema, docs
 # --------------------------------------------------------------------------------------------------
-class PublicSchemaView(SpectacularAPIView):
+class JsonErrorsMixin:
+    # The schema (YAML) and docs (HTML) views render their errors (405, 429) as JSON like the rest of the API.
+
+    def handle_exception(self, exc: Exception) -> HttpResponseBase:
+        response = super().handle_exception(exc)  # type: ignore[misc]
+        json_response = JsonResponse(response.data, status=response.status_code)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if response.has_header(header):
+                json_response[header] = response[header]
+        return json_response
+
+
+class PublicSchemaView(JsonErrorsMixin, SpectacularAPIView):
     authentication_classes: list[Any] = []
     permission_classes = [permissions.AllowAny]
 
 
-class PublicDocsView(SpectacularSwaggerView):
+class PublicDocsView(JsonErrorsMixin, SpectacularSwaggerView):
     authentication_classes: list[Any] = []
     permission_classes = [permissions.AllowAny]
     url_name = "api:schema"
 
 
+@csrf_exempt
 def api_root(request: HttpRequest) -> JsonResponse:
     """GET /api/v1/: where the schema and the docs are."""
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse(
+            error_body("method_not_allowed", _("Méthode « %(method)s » non autorisée.") % {"method": request.method}),
+            status=405,
+        )
+        response["Allow"] = "GET, HEAD"
+        return response
     return JsonResponse(
         {
             "name": "Comptoir API",

@@ -331,6 +331,14 @@ def test_docs_work_offline_from_local_static_files():
         assert finders.find(f"drf_spectacular_sidecar/swagger-ui-dist/{asset}"), asset
 
 
+@pytest.mark.parametrize("path", [f"{API}/", f"{API}/schema/", f"{API}/docs/"])
+def test_the_public_views_answer_other_methods_with_json_405(path):
+    for method in ("post", "put", "patch", "delete"):
+        response = getattr(APIClient(), method)(path, {"x": 1}, format="json")
+        error_of(response, 405, "method_not_allowed")
+        assert "GET" in response["Allow"]
+
+
 def test_api_root_points_at_schema_and_docs():
     body = APIClient().get(f"{API}/").json()
 
