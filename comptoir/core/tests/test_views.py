@@ -615,6 +615,18 @@ def test_nobody_changes_their_own_role_from_the_edit_page(org, admin, staff_clie
     assert own.role.kind == "administrator"
 
 
+def test_nobody_suspends_their_own_access(org, admin, staff_client):
+    own = StaffMembership.objects.get(user=admin, organization=org)
+    client = staff_client(admin)
+
+    response = client.post(reverse("manage:staff_edit", args=[own.pk]), {"role": own.role_id})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["is_active"] == ["Vous ne pouvez pas désactiver votre propre accès."]
+    own.refresh_from_db()
+    assert own.is_active is True
+
+
 def test_edit_staff_member_changes_role_and_centers(org, admin, center, staff_client):
     member = StaffFactory(organization=org, kind="reception")
     client = staff_client(admin)
@@ -1046,6 +1058,18 @@ def test_404_page_keeps_the_shell(admin, staff_client):
 
     assert response.status_code == 404
     assert "Page introuvable" in html(response) and 'id="sidebar"' in html(response)
+
+
+def test_out_of_range_ids_answer_404_never_500(org, admin, staff_client):
+    client = staff_client(admin)
+    huge = "9" * 30
+
+    detail = client.get(f"/manage/settings/centers/{huge}/")
+    switch = client.post(reverse("manage:switch_organization"), {"organization": huge})
+    filtered = client.get(reverse("manage:staff_list"), {"role": huge, "center": "-1", "is_active": "x"})
+
+    assert detail.status_code == 404 and switch.status_code == 404
+    assert filtered.status_code == 200
 
 
 def test_500_template_renders_without_context():

@@ -107,7 +107,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                 centers=data["centers"],
             )
         except DomainError as exc:
-            add_domain_error(form, _escalation_at_role(exc))
+            add_domain_error(form, _error_at_field(exc))
         else:
             if staff.user.has_usable_password():
                 text = _("%(name)s fait maintenant partie du staff.") % {"name": staff.user}
@@ -139,9 +139,11 @@ def staff_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _escalation_at_role(exc: DomainError) -> DomainError:
-    """A refused escalation is shown at the field it concerns: the centers, else the role."""
-    if exc.code == "escalation" and not exc.fields:
+def _error_at_field(exc: DomainError) -> DomainError:
+    """A refusal about oneself is shown at the field it concerns: access, centers, else the role."""
+    if exc.code == "self_deactivation" and not exc.fields:
+        exc.fields = {"is_active": [exc.message]}
+    elif exc.code == "escalation" and not exc.fields:
         about_centers = exc.message == _("Vous ne pouvez pas modifier vos propres centres.")
         exc.fields = {"centers" if about_centers else "role": [exc.message]}
     return exc
@@ -182,7 +184,7 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             staff = services.update_staff_member(staff=staff, by=request.user, data=data)
         except DomainError as exc:
-            add_domain_error(form, _escalation_at_role(exc))
+            add_domain_error(form, _error_at_field(exc))
         else:
             messages.success(request, _("Le profil de %(name)s est enregistré.") % {"name": staff.user})
             return redirect(staff)
