@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False},
     "SERVE_AUTHENTICATION": [],
     "ENUM_NAME_OVERRIDES": {"RoleKindEnum": "comptoir.core.models.Role.Kind"},
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # the choices' labels are French UI text
 }
 
 # --- Logging --------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """API list filters: the back office's FilterSets (comptoir.core.filters), plus what only the API needs
 (text search, city, the journal's object). Choices of related objects are tenant-scoped there.
+
+`api_help` gives the OpenAPI description of an inherited filter (its label is the UI's, in French).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ TEXT_MAX_LENGTH = 200
 
 
 class CenterFilter(core_filters.CenterFilter):
+    api_help = {
+        "legal_entity": "Id of the legal entity that invoices the center.",
+        "is_active": "true: active centers; false: deactivated ones.",
+    }
     city = django_filters.CharFilter(lookup_expr="iexact", max_length=TEXT_MAX_LENGTH, help_text="City (any case).")
     search = django_filters.CharFilter(
         method="filter_search", max_length=TEXT_MAX_LENGTH, help_text="Part of the name or of the code."
@@ -29,6 +35,7 @@ class CenterFilter(core_filters.CenterFilter):
 
 
 class LegalEntityFilter(core_filters.LegalEntityFilter):
+    api_help = {"is_active": "true: active legal entities; false: deactivated ones."}
     search = django_filters.CharFilter(
         method="filter_search", max_length=TEXT_MAX_LENGTH, help_text="Part of the name, or the SIREN / SIRET."
     )
@@ -42,6 +49,11 @@ class LegalEntityFilter(core_filters.LegalEntityFilter):
 
 
 class StaffFilter(core_filters.StaffFilter):
+    api_help = {
+        "role": "Id of the role.",
+        "center": "Id of a center: staff limited to it, and staff not limited to any center.",
+        "is_active": "true: staff with access; false: deactivated staff.",
+    }
     search = django_filters.CharFilter(
         method="filter_search", max_length=TEXT_MAX_LENGTH, help_text="Part of the e-mail, first or last name."
     )
@@ -56,6 +68,12 @@ class StaffFilter(core_filters.StaffFilter):
 
 
 class AuditEntryFilter(core_filters.JournalFilter):
+    api_help = {
+        "action": 'An action ("center.updated"), or every action on a kind of object ("center").',
+        "actor": "Id of the user who made the change.",
+        "date_from": "Entries of this day (YYYY-MM-DD, server time zone) and later.",
+        "date_to": "Entries of this day (YYYY-MM-DD, server time zone) and earlier.",
+    }
     object_type = django_filters.CharFilter(
         method="filter_object_type",
         max_length=100,

@@ -76,12 +76,23 @@ class AutoSchema(SpectacularAutoSchema):
             )
         return parameters
 
+    def _get_serializer_field_meta(self, field: Any, direction: str) -> dict[str, Any]:
+        # Titles would be the models' French verbose names; descriptions are the serializers' English help texts.
+        meta = super()._get_serializer_field_meta(field, direction)
+        meta.pop("title", None)
+        return meta
+
     def get_operation(
         self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
     ) -> dict[str, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None or not operation.get("security"):
             return operation  # public views (schema, docs) have no error conventions to document
+        # Filters shared with the back office carry French labels: the API FilterSet gives English ones.
+        api_help = getattr(getattr(self.view, "filterset_class", None), "api_help", {})
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "query" and parameter["name"] in api_help:
+                parameter["description"] = api_help[parameter["name"]]
         codes = ["401", "403", "429"]
         if self.method in ("POST", "PUT", "PATCH") or self._is_list_view():
             codes.append("400")
@@ -110,12 +121,14 @@ class AutoSchema(SpectacularAutoSchema):
 
 
 def generate() -> tuple[str, list[str]]:
-    """The OpenAPI document as YAML (English descriptions), and the generator's warnings and errors.
+    """The OpenAPI document as YAML, and the generator's warnings and errors.
 
+    Translations are switched off, so the document is the same whether or not the .mo catalogs are
+    compiled; its texts are the API's English help texts (never the models' French labels).
     Raises when the document does not validate against the OpenAPI 3 JSON schema.
     """
     GENERATOR_STATS.reset()
-    with translation.override("en"), GENERATOR_STATS.silence():
+    with translation.override(None), GENERATOR_STATS.silence():
         schema = SchemaGenerator().get_schema(request=None, public=True)
         validate_schema(schema)
         text = OpenApiYamlRenderer().render(schema, renderer_context={}).decode("utf-8")
