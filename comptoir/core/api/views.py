@@ -23,7 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from comptoir.core import selectors, services
+from comptoir.core import rights, selectors, services
 from comptoir.core.api import filters
 from comptoir.core.api.errors import error_body
 from comptoir.core.api.idempotency import idempotent
@@ -314,7 +314,7 @@ class RoleViewSet(ApiViewSet):
 
     def scoped_queryset(self) -> QuerySet[Role]:
         return selectors.roles_for(self.request.user, self.organization).prefetch_related(
-            Prefetch("permissions", queryset=services.rights.module_permissions())
+            Prefetch("permissions", queryset=rights.module_permissions())
         )
 
     @extend_schema(

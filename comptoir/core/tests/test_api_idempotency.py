@@ -10,12 +10,16 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
+from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
-from rest_framework.test import APIClient
+from rest_framework.response import Response
+from rest_framework.test import APIClient, APIRequestFactory, force_authenticate
 
 from comptoir.core import services
 from comptoir.core.api import idempotency
+from comptoir.core.api.idempotency import idempotent
 from comptoir.core.models import ApiToken, AuditEntry, Center, IdempotencyRecord, LegalEntity, StaffMembership
 from comptoir.core.tests.factories import LegalEntityFactory, StaffFactory, role
 
@@ -85,6 +89,40 @@ def test_same_key_same_body_replays_without_a_second_side_effect(org, admin, api
         assert first.json()["token"] not in str(IdempotencyRecord.objects.get().response_body)
     else:
         assert second.json() == first.json()
+
+
+@pytest.mark.django_db
+def test_one_decorator_makes_any_action_idempotent(org, admin):
+    # given an action of a later module that creates a document (here a stand-in that counts its calls)
+    calls: list[str] = []
+
+    class InvoiceViewSet(viewsets.ViewSet):
+        authentication_classes: list = []
+        permission_classes: list = []
+
+        @action(detail=True, methods=["post"])
+        @idempotent
+        def issue(self, request, pk=None):
+            calls.append(pk)
+            return Response({"number": f"FA-{len(calls)}"}, status=201)
+
+    view = InvoiceViewSet.as_view({"post": "issue"})
+
+    def issue(key: str, body: dict):
+        request = APIRequestFactory().post("/api/v1/invoices/7/issue/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        request.organization = org
+        force_authenticate(request, user=admin)
+        return view(request, pk="7")
+
+    # when the same call is retried, then reused for another body
+    first, retry = issue("k", {"date": "2026-01-31"}), issue("k", {"date": "2026-01-31"})
+    reused = issue("k", {"date": "2026-02-28"})
+
+    # then the action ran once
+    assert calls == ["7"]
+    assert (first.status_code, first.data) == (201, {"number": "FA-1"})
+    assert (retry.status_code, retry.data, retry["Idempotent-Replayed"]) == (201, {"number": "FA-1"}, "true")
+    assert reused.status_code == 422
 
 
 @pytest.mark.django_db
