@@ -365,7 +365,8 @@ class ListPage:
         self.sortable = {column.key: column for column in self.columns if column.sort}
         self.default_sort = default_sort
         self.sort = self._resolve_sort(request.GET.get(SORT_PARAM, ""))
-        self.search = " ".join(request.GET.get(SEARCH_PARAM, "").split())[:MAX_SEARCH_LENGTH]
+        raw_search = request.GET.get(SEARCH_PARAM, "").replace("\x00", "")  # PostgreSQL refuses NUL characters
+        self.search = " ".join(raw_search.split())[:MAX_SEARCH_LENGTH]
         self.filterset = None
         if filterset_class is not None:
             data = request.GET if any(name in request.GET for name in filterset_class.base_filters) else None

@@ -208,6 +208,7 @@ def test_bad_cursor_sort_or_filter_values_are_ignored(org, admin, staff_client):
         client.get(url, {"legal_entity": "abc", "is_active": "peut-être"}),
         client.get(url, {"legal_entity": "999999999999999999999"}),
         client.get(url, {"q": "x" * 5000}),
+        client.get(url, {"q": "Centre\x00"}),
         client.get(url, {"export": "pdf"}),
     ]
 

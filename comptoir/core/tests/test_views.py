@@ -1072,6 +1072,47 @@ def test_out_of_range_ids_answer_404_never_500(org, admin, staff_client):
     assert filtered.status_code == 200
 
 
+GARBAGE = {
+    "q": "\x00'\"<script>",
+    "sort": "-nope",
+    "cursor": "zz",
+    "role": "-1",
+    "center": "abc",
+    "is_active": "2",
+    "legal_entity": "9" * 25,
+    "action": "\x00",
+    "actor": "x",
+    "date_from": "31/02/2026",
+    "date_to": "abc",
+    "status": "zz",
+    "name": "\x00" * 3,
+    "email": "@",
+    "code": "é é",
+    "timezone": "Mars/Olympus",
+    "country": "ZZ",
+    "siren": "x" * 500,
+    "logo": "not-a-file",
+    "copy_from": "1e9",
+    "expires_at": "9999-99-99",
+    "roles": ["x", "-1"],
+    "day0-TOTAL_FORMS": "x",
+}
+
+
+def test_garbage_input_never_gives_a_500(admin, world, staff_client):
+    client = staff_client(admin)
+
+    for url in page_urls(world):
+        for response in (
+            client.get(url, GARBAGE),
+            client.get(url, {**GARBAGE, "export": "csv"}),
+            client.post(url, GARBAGE),
+        ):
+            if response.streaming:
+                b"".join(response.streaming_content)
+            assert response.status_code < 500, url
+
+
 def test_500_template_renders_without_context():
     from django.template.loader import get_template
 
