@@ -551,6 +551,23 @@ def test_timeline_shows_who_what_when_and_before_after(org, admin, center, staff
     assert "Paris Opéra" in page and "Paris Bourse" in page and admin.full_name in page
 
 
+def test_timeline_of_a_creation_lists_the_filled_fields_the_local_way(org, admin, staff_client):
+    entity = LegalEntityFactory(organization=org, name="Émettrice SAS")
+    center = services.create_center(
+        organization=org, by=admin, data={"name": "Nantes", "code": "nantes", "legal_entity": entity}
+    )
+    client = staff_client(admin)
+
+    response = client.get(reverse("manage:center_detail", args=[center.pk]))
+
+    item = response.context["timeline"][0]
+    changes = {change.label: change.after for change in item.changes}
+    assert item.verb == "Création"
+    assert changes["Nom"] == "Nantes" and changes["Entité juridique"] == "Émettrice SAS" and changes["Actif"] == "Oui"
+    assert "Adresse" not in changes  # left empty
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", changes["Créé le"])
+
+
 def test_legal_entity_centers_tab_is_loaded_by_htmx(org, admin, center, staff_client):
     client = staff_client(admin)
     url = reverse("manage:legalentity_centers", args=[center.legal_entity_id])

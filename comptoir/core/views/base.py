@@ -22,6 +22,9 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime, parse_time
+from django.utils.formats import date_format, time_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -244,6 +247,27 @@ def _display(value: Any, field: models.Field | None, related: dict[tuple[type, A
         return related.get((field.related_model, str(value)), value)
     if field is not None and getattr(field, "flatchoices", None):
         return dict(field.flatchoices).get(value, value)
+    if isinstance(value, str) and isinstance(field, models.DateTimeField | models.DateField | models.TimeField):
+        return _format_moment(value, field)
+    return value
+
+
+def _format_moment(value: str, field: models.Field) -> str:
+    """The journal stores dates as ISO strings: show them the local way (23/11/2026 14:05)."""
+    if isinstance(field, models.DateTimeField):
+        moment = parse_datetime(value)
+        if moment is not None:
+            return date_format(
+                timezone.localtime(moment) if timezone.is_aware(moment) else moment, "SHORT_DATETIME_FORMAT"
+            )
+    elif isinstance(field, models.DateField):
+        day = parse_date(value)
+        if day is not None:
+            return date_format(day, "SHORT_DATE_FORMAT")
+    else:
+        moment = parse_time(value)
+        if moment is not None:
+            return time_format(moment, "TIME_FORMAT")
     return value
 
 
@@ -290,7 +314,9 @@ def timeline(obj: models.Model, *, limit: int = 50) -> list[TimelineItem]:
                     )
                 )
             else:
-                changes.append(Change(change_label(model, name), None, _display(value, field, related), False))
+                shown = _display(value, field, related)
+                if shown is not None:  # a creation lists the fields that were filled in
+                    changes.append(Change(change_label(model, name), None, shown, False))
         items.append(
             TimelineItem(
                 entry, action_verb(entry.action), action_icon(entry.action), actor_name(entry.actor_label), changes
