@@ -18,6 +18,8 @@ def pytest_report_header(config):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(autouse=True)
 def _media_and_static(settings, tmp_path):  # type: ignore[no-untyped-def]
+    # Argon2 is the production hasher (test_settings checks it); tests hash with a fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,

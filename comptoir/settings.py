@@ -174,6 +174,7 @@ FORMAT_MODULE_PATH = ["comptoir.formats"]
 # --- Static and media files -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     BASE_DIR / "comptoir" / "static",

@@ -56,3 +56,10 @@ def test_deploy_checks_catch_a_site_served_without_https(tmp_path):
     assert result.returncode != 0
     for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert check in result.stderr, result.stderr
+
+
+def test_passwords_are_hashed_with_argon2():
+    """The test suite swaps in a fast hasher (conftest.py); the project's own settings use Argon2."""
+    import comptoir.settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
