@@ -270,6 +270,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         return False
 
 
+# The names the predefined roles are created with (French, as stored); see Role.display_name.
+PREDEFINED_ROLE_NAMES = {
+    "administrator": "Administrateur",
+    "reception": "Agent d'accueil",
+    "manager": "Manager",
+    "technician": "Technicien",
+}
+
+
 class Role(TenantModel):
     """A staff role of an organization: view / add / change / delete per module (Django permissions)."""
 
@@ -299,6 +308,13 @@ class Role(TenantModel):
         ]
 
     def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """A predefined role keeps its name translated until the operator renames it."""
+        if self.kind != self.Kind.CUSTOM and self.name == PREDEFINED_ROLE_NAMES.get(self.kind):
+            return str(self.Kind(self.kind).label)
         return self.name
 
     @property

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from comptoir.core import journal, rights
 from comptoir.core.errors import DomainError, RightsError, ValidationFailed
 from comptoir.core.models import (
+    PREDEFINED_ROLE_NAMES,
     ApiToken,
     Center,
     LegalEntity,
@@ -39,12 +40,7 @@ from comptoir.core.models import (
 )
 from comptoir.core.tasks import send_activation_email_task
 
-PREDEFINED_ROLES: list[tuple[str, str]] = [
-    (Role.Kind.ADMINISTRATOR, "Administrateur"),
-    (Role.Kind.RECEPTION, "Agent d'accueil"),
-    (Role.Kind.MANAGER, "Manager"),
-    (Role.Kind.TECHNICIAN, "Technicien"),
-]
+PREDEFINED_ROLES: list[tuple[str, str]] = list(PREDEFINED_ROLE_NAMES.items())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ STAFF_COLUMNS = [
         link=True,
     ),
     Column("email", gettext_lazy("E-mail"), accessor="user.email", sort="user__email"),
-    Column("role", gettext_lazy("Rôle"), accessor="role.name", sort="role__name"),
+    Column("role", gettext_lazy("Rôle"), accessor="role.display_name", sort="role__name"),
     Column("job_title", gettext_lazy("Fonction"), sort="job_title"),
     Column(
         "centers",
@@ -379,7 +379,7 @@ def role_matrix(request: HttpRequest) -> HttpResponse:
                 },
             )
         if changed:
-            names = ", ".join(column.role.name for column in changed)
+            names = ", ".join(column.role.display_name for column in changed)
             messages.success(request, _("Droits enregistrés pour : %(roles)s.") % {"roles": names})
         else:
             messages.info(request, _("Aucune modification."))
