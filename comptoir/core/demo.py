@@ -35,7 +35,7 @@ from schwifty import IBAN
 from stdnum import luhn
 from stdnum.iso7064 import mod_97_10
 
-from comptoir.core import journal, services
+from comptoir.core import services
 from comptoir.core.models import Center, LegalEntity, Organization, Role, StaffMembership, User
 
 DEMO_SLUG = "demo"
@@ -207,18 +207,9 @@ def organization_and_administrator(ctx: DemoContext) -> None:
     if user is None:
         user = User.objects.create_user(email=email, first_name=first_name, last_name=last_name)
         ctx.created_one("users")
-    staff = StaffMembership.objects.filter(organization=organization, user=user).first()
-    if staff is None:
-        # Nobody holds a right in a new organization yet: its first administrator is added by the platform
-        # (like `create_organization`), then acts through the services for everything else.
-        role = Role.objects.get(organization=organization, kind=kind)
-        staff = StaffMembership.objects.create(organization=organization, user=user, role=role, job_title=job_title)
-        journal.record(
-            actor=None,
-            action="staff.added",
-            obj=staff,
-            changes={"email": email, "role": role.name, "centers": [], "new_account": True},
-            message="demo: first administrator",
+    if not StaffMembership.objects.filter(organization=organization, user=user).exists():
+        services.add_first_administrator(
+            organization=organization, email=email, job_title=job_title, send_activation=False
         )
         ctx.created_one("staff members")
     _set_demo_password(ctx, user)

@@ -109,6 +109,46 @@ def update_organization(*, organization: Organization, by: User, data: dict[str,
     return organization
 
 
+@transaction.atomic
+def add_first_administrator(
+    *,
+    organization: Organization,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    job_title: str = "",
+    send_activation: bool = True,
+) -> StaffMembership:
+    """The platform gives a new organization its first administrator (nobody there holds a right yet)."""
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if StaffMembership.objects.filter(
+        organization=organization, role__kind=Role.Kind.ADMINISTRATOR, is_active=True
+    ).exists():
+        raise DomainError(_("Cette organisation a déjà un administrateur."), code="has_administrator")
+    email = User.objects.normalize_email(email.strip()).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created_user = user is None
+    if user is None:
+        user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
+        user.set_unusable_password()
+        validate(user, exclude=["password"])
+        user.save()
+    role = Role.objects.get(organization=organization, kind=Role.Kind.ADMINISTRATOR)
+    staff, _created = StaffMembership.objects.update_or_create(
+        organization=organization, user=user, defaults={"role": role, "job_title": job_title, "is_active": True}
+    )
+    journal.record(
+        actor=None,
+        action="staff.added",
+        obj=staff,
+        changes={"email": email, "role": role.name, "centers": [], "new_account": created_user},
+        message="first administrator",
+    )
+    if send_activation and not user.has_usable_password():
+        _enqueue_activation(user=user, organization=organization)
+    return staff
+
+
 def seed_roles(*, organization: Organization) -> list[Role]:
     """Create the predefined roles with their default rights (existing roles are left as they are)."""
     roles = []
@@ -422,9 +462,7 @@ def add_staff_member(
         },
     )
     if send_activation and not user.has_usable_password():
-        transaction.on_commit(
-            lambda: send_activation_email_task.enqueue(user_id=user.pk, organization_id=organization.pk)
-        )
+        _enqueue_activation(user=user, organization=organization)
     return staff
 
 
@@ -457,6 +495,11 @@ def update_staff_member(*, staff: StaffMembership, by: User, data: dict[str, Any
     return staff
 
 
+def _enqueue_activation(*, user: User, organization: Organization) -> None:
+    """The activation e-mail goes out after the commit, as a background task."""
+    transaction.on_commit(lambda: send_activation_email_task.enqueue(user_id=user.pk, organization_id=organization.pk))
+
+
 def activation_link(*, user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
@@ -486,9 +529,7 @@ def resend_activation(*, staff: StaffMembership, by: User) -> None:
     if user.has_usable_password():
         raise DomainError(_("Ce compte est déjà activé."), code="already_active")
     journal.record(actor=by, action="staff.activation_sent", obj=staff)
-    transaction.on_commit(
-        lambda: send_activation_email_task.enqueue(user_id=user.pk, organization_id=staff.organization_id)
-    )
+    _enqueue_activation(user=user, organization=staff.organization)
 
 
 @transaction.atomic

@@ -180,3 +180,27 @@ def test_duplicate_membership_is_refused(org, admin):
         services.add_staff_member(organization=org, by=admin, email=admin.email, role=role(org, "manager"))
     with pytest.raises(IntegrityError), transaction.atomic():
         StaffMembership.objects.create(organization=org, user=admin, role=role(org, "manager"))
+
+
+def test_first_administrator_of_a_new_organization(mailoutbox, django_capture_on_commit_callbacks):
+    organization = services.create_organization(name="Bureaux Lumière", slug="bureaux-lumiere")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        staff = services.add_first_administrator(organization=organization, email="Direction@Lumiere.test")
+
+    assert staff.role.kind == "administrator"
+    assert rights.has_right(staff.user, "core.change_role", organization)
+    assert len(mailoutbox) == 1 and "bureaux-lumiere" in mailoutbox[0].body
+    with pytest.raises(DomainError) as exc:
+        services.add_first_administrator(organization=organization, email="other@lumiere.test")
+    assert exc.value.code == "has_administrator"
+    assert StaffMembership.objects.filter(organization=organization).count() == 1
+
+
+def test_createorganization_command(mailoutbox):
+    from django.core.management import call_command
+
+    call_command("createorganization", slug="atelier", name="L'Atelier", admin_email="admin@atelier.test")
+
+    staff = StaffMembership.objects.get(organization__slug="atelier")
+    assert staff.user.email == "admin@atelier.test" and staff.role.kind == "administrator"
