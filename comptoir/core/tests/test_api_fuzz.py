@@ -77,9 +77,8 @@ ODD_IDS = ["0", "99999999999999999999999999", "9223372036854775808", "1.0", "-1"
 
 
 @pytest.fixture(autouse=True)
-def _no_rate_limit_fast_passwords(settings):  # type: ignore[no-untyped-def]
+def _no_rate_limit(settings):  # type: ignore[no-untyped-def]
     settings.API_RATE = ""  # thousands of requests: the rate limit is tested elsewhere
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
 
 

@@ -36,12 +36,6 @@ API = "/api/v1"
 KINDS = ["administrator", "manager", "reception", "technician"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Argon2 costs ~0.2 s per user created by the factories; these tests do not exercise passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @dataclass
 class World:
     org: Organization

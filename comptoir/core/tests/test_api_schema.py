@@ -98,13 +98,7 @@ def _keep_the_test_connection(monkeypatch) -> None:  # type: ignore[no-untyped-d
     monkeypatch.setattr(base.connections, "close_all", lambda: None)
 
 
-@pytest.fixture
-def _fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db
-@pytest.mark.usefixtures("_fast_passwords")
 def test_apitoken_prints_only_a_working_token(org, admin, center, capsys):
     call_command("apitoken", "--org", org.slug, "--email", admin.email.upper(), "--name", "Compta")
 
@@ -121,7 +115,6 @@ def test_apitoken_prints_only_a_working_token(org, admin, center, capsys):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("_fast_passwords")
 def test_apitoken_expires_days(org, admin, capsys):
     call_command("apitoken", "--org", org.slug, "--email", admin.email, "--expires-days", "30")
 
@@ -130,7 +123,6 @@ def test_apitoken_expires_days(org, admin, capsys):
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("_fast_passwords")
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
