@@ -329,11 +329,9 @@ def test_a_concurrent_request_with_the_same_key_gets_409_then_the_replay(org, ad
     assert AuditEntry.objects.filter(action="center.created").count() == 1
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_requests_with_the_same_key_act_once(org, admin, is_postgres):
-    if not is_postgres:
-        pytest.skip("concurrency test for PostgreSQL")
+def test_simultaneous_requests_with_the_same_key_act_once(org, admin):
+    """Four threads, one key: one request acts, the others wait (409) or get the replay — on both databases."""
     _token, raw = services.create_api_token(organization=org, user=admin, by=None, name="t")
     body = center_body(org)
     barrier = threading.Barrier(4)
