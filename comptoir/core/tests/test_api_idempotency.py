@@ -356,3 +356,23 @@ def test_simultaneous_requests_with_the_same_key_act_once(org, admin):
         (r.status_code, r.content) for r in others
     ]
     assert Center.objects.filter(organization=org).count() == 1
+
+
+def test_housekeeping_command_purges_old_records(org, admin):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    old = IdempotencyRecord.objects.create(
+        organization=org, user=admin, key="old", method="POST", path="/api/v1/centers/", fingerprint="x"
+    )
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=2))
+    IdempotencyRecord.objects.create(
+        organization=org, user=admin, key="new", method="POST", path="/api/v1/centers/", fingerprint="y"
+    )
+    out = StringIO()
+
+    call_command("housekeeping", stdout=out)
+
+    assert "purged: 1" in out.getvalue()
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
