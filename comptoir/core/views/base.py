@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_date, parse_datetime, parse_time
 from django.utils.formats import date_format, time_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django_htmx.http import HttpResponseClientRedirect
 
 from comptoir.core import rights, selectors, tenancy
@@ -120,8 +120,8 @@ class Tab:
 ACTION_VERBS: dict[str, Promise] = {
     "created": gettext_lazy("Création"),
     "updated": gettext_lazy("Modification"),
-    "deleted": gettext_lazy("Suppression"),
-    "added": gettext_lazy("Ajout"),
+    "deleted": pgettext_lazy("journal", "Suppression"),  # context: "Deleted", not the right "Delete"
+    "added": pgettext_lazy("journal", "Ajout"),
     "revoked": gettext_lazy("Révocation"),
     "rights_changed": gettext_lazy("Droits modifiés"),
     "opening_hours_changed": gettext_lazy("Horaires modifiés"),
