@@ -7,13 +7,14 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/comptoir
 PYTEST_WORKERS ?= 2
 export ADDR TEST_DATABASE_URL PYTEST_WORKERS
 
-.PHONY: help setup run test lint format check-migrations test-sqlite test-postgres test-browser check-services
+.PHONY: help setup run test lint format messages check-migrations test-sqlite test-postgres test-browser check-services
 
 help:
 	@echo "make run               set up, migrate, load the demo and serve http://$(ADDR)"
 	@echo "make test              lint, migrations check, tests on SQLite and PostgreSQL, browser test"
 	@echo "make setup             .venv (uv), npm assets, translations, Debian gettext"
 	@echo "make lint | format     ruff check + format --check | ruff format + fix"
+	@echo "make messages          refresh comptoir/locale/en/LC_MESSAGES/django.po from the code, then compile it"
 	@echo "make test-sqlite | test-postgres | test-browser | check-migrations   one step of make test"
 
 setup:
@@ -31,6 +32,10 @@ lint:
 format: setup
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+messages: setup
+	.venv/bin/comptoir makemessages -l en --ignore=node_modules --ignore=var --ignore=.venv --ignore=tests --ignore=docs --no-obsolete
+	.venv/bin/comptoir compilemessages --ignore=.venv --ignore=node_modules
 
 check-migrations:
 	@scripts/test.sh migrations

@@ -194,6 +194,7 @@ class OpeningHours(models.Model):
     class Meta:
         verbose_name = _("horaire d'ouverture")
         verbose_name_plural = _("horaires d'ouverture")
+        default_permissions = ()  # part of a center: changing them is core.change_center
         ordering = ["weekday", "opens_at"]
         constraints = [
             models.CheckConstraint(
@@ -255,6 +256,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("utilisateur")
         verbose_name_plural = _("utilisateurs")
+        default_permissions = ()  # accounts are managed through staff memberships (and members, later)
         ordering = ["last_name", "first_name", "email"]
 
     def __str__(self) -> str:
@@ -421,6 +423,7 @@ class Sequence(TenantModel):
     class Meta:
         verbose_name = _("séquence de numérotation")
         verbose_name_plural = _("séquences de numérotation")
+        default_permissions = ()  # internal: numbers are taken by the services that issue documents
         constraints = [
             models.UniqueConstraint(fields=["organization", "series", "scope"], name="sequence_unique_series"),
         ]

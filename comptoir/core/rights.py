@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Permission
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from comptoir.core.errors import RightsError
@@ -56,10 +56,29 @@ def module_app_labels() -> list[str]:
     return [config.label for config in apps.get_app_configs() if config.name.startswith(COMPTOIR_APP_PREFIX)]
 
 
+def declared_rights() -> set[tuple[str, str]]:
+    """(app_label, codename) of every right the models of Comptoir's apps declare today.
+
+    Permission rows left behind by a model that no longer declares them are not rights.
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import _get_all_permissions
+
+    declared = set()
+    for label in module_app_labels():
+        for model in apps.get_app_config(label).get_models():
+            declared.update((label, codename) for codename, _name in _get_all_permissions(model._meta))
+    return declared
+
+
 def module_permissions() -> QuerySet[Permission]:
     """Every right that a role can hold, in a stable order."""
+    declared = declared_rights()
+    condition = Q(pk__in=[])
+    for app_label, codename in declared:
+        condition |= Q(content_type__app_label=app_label, codename=codename)
     return (
-        Permission.objects.filter(content_type__app_label__in=module_app_labels())
+        Permission.objects.filter(condition)
         .select_related("content_type")
         .order_by("content_type__app_label", "content_type__model", "id")
     )
