@@ -191,5 +191,5 @@ def list_staff_10(ctx: BenchContext) -> Case:
 
 @benchmark("list.staff.1000", same_queries_as="list.staff.10")
 def list_staff_1000(ctx: BenchContext) -> Case:
-    """Staff list page (first page) of an operator with 1,000 staff members."""
-    return _staff_case(ctx, "bench-list-1000")
+    """Staff list page (first page) of an operator with 1,000 staff members in 100 centers."""
+    return _staff_case(ctx, "bench-staff-1000")

@@ -6,8 +6,10 @@ Tenants (organizations) made by the core step, the same at every scale except th
   (at least 1), one legal entity per 20 centers. Later apps put their scaled rows (companies,
   contracts, invoices, bookings...) here;
 - `bench-list-10`: 10 centers, 10 staff — a list page with 10 rows;
-- `bench-list-1000`: 1,000 centers, 1,000 staff — the same page with 1,000 rows behind it. Both exist
-  at any scale, so "10 rows vs 1,000 rows" is always measured on the same volumes.
+- `bench-list-1000`: 1,000 centers, 1,000 staff — the same page with 1,000 rows behind it;
+- `bench-staff-1000`: 1,000 staff in 100 centers (DESIGN.md's number of centers): the staff list at
+  1,000 rows, whose center filter lists the operator's centers as a real operator's would.
+These exist at any scale, so "10 rows vs 1,000 rows" is always measured on the same volumes.
 
 Rows are written with `bulk_create` in batches (no per-row services or journal: this is test data);
 each step draws from its own seeded random stream, so adding a step never changes another step's rows.
@@ -38,14 +40,15 @@ from comptoir.core.models import (
     User,
 )
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SEED = 20260101
 BATCH_SIZE = 1000
 BENCH_PASSWORD = "Bench-Comptoir-2026"  # administrators of the bench tenants (to browse the bench database)
 EPOCH = datetime.datetime(2026, 1, 1, 8, 0, tzinfo=datetime.UTC)
 
 SCALED_TENANT = "bench"
-LIST_TENANTS = {"bench-list-10": 10, "bench-list-1000": 1000}
+# slug: (centers, staff)
+LIST_TENANTS = {"bench-list-10": (10, 10), "bench-list-1000": (1000, 1000), "bench-staff-1000": (100, 1000)}
 
 M = TypeVar("M", bound=models.Model)
 
@@ -115,7 +118,7 @@ SATURDAY_HOURS = (datetime.time(9), datetime.time(13))
 
 def core_data(gen: GeneratorContext) -> None:
     sizes = {SCALED_TENANT: (gen.scaled(100), gen.scaled(2000))}
-    sizes.update({slug: (rows, rows) for slug, rows in LIST_TENANTS.items()})
+    sizes.update(LIST_TENANTS)
     admin_password = make_password(BENCH_PASSWORD)  # hashed once, shared by the tenants' administrators
     for slug, (center_count, staff_count) in sizes.items():
         rng = gen.rng(f"core:{slug}")
@@ -235,7 +238,7 @@ def objects_per_tenant(scale: float) -> dict[str, Any]:
     """The sizes `core_data` generates (for the docs and the tests)."""
     gen = GeneratorContext(scale=scale)
     return {SCALED_TENANT: {"centers": gen.scaled(100), "staff": gen.scaled(2000)}} | {
-        slug: {"centers": rows, "staff": rows} for slug, rows in LIST_TENANTS.items()
+        slug: {"centers": centers, "staff": staff} for slug, (centers, staff) in LIST_TENANTS.items()
     }
 
 
