@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_tasks_rq",
     "axes",
     "comptoir.core",
+    "comptoir.crm",
     "comptoir.portal",
     "comptoir.market",
 ]

@@ -25,7 +25,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from comptoir.core import journal, rights
+from comptoir.core import events, journal, rights
 from comptoir.core.errors import DomainError, RightsError, ValidationFailed
 from comptoir.core.models import (
     PREDEFINED_ROLE_NAMES,
@@ -46,17 +46,25 @@ PREDEFINED_ROLES: list[tuple[str, str]] = list(PREDEFINED_ROLE_NAMES.items())
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
+# A database constraint's violation_error_code → the input field its message belongs to (apps add theirs).
+CONSTRAINT_FIELDS: dict[str, str] = {}
+
+
 def validate(instance: models.Model, *, exclude: Iterable[str] = ()) -> None:
     """Model validation turned into a DomainError whose `fields` point at the faulty inputs."""
     try:
         instance.full_clean(exclude=list(exclude))
     except ValidationError as exc:
-        fields = {
-            ("__all__" if name == "__all__" else name): [str(message) for message in messages]
-            for name, messages in exc.message_dict.items()
-        }
+        fields: dict[str, list[str]] = {}
+        code = "invalid"
+        for name, errors in exc.error_dict.items():
+            for error in errors:
+                target = name
+                if name == "__all__" and (error.code or "") in CONSTRAINT_FIELDS:
+                    target, code = CONSTRAINT_FIELDS[error.code], error.code
+                fields.setdefault(target, []).extend(error.messages)
         first = next(iter(fields.values()))[0] if fields else _("Données invalides.")
-        raise ValidationFailed(first, code="invalid", fields=fields) from exc
+        raise ValidationFailed(first, code=code, fields=fields) from exc
 
 
 def apply_changes(instance: models.Model, data: dict[str, Any], allowed: Iterable[str]) -> dict[str, list[Any]]:
@@ -95,6 +103,7 @@ def create_organization(*, name: str, slug: str, by: User | None = None, **field
     organization.save()
     seed_roles(organization=organization)
     journal.record(actor=by, action="organization.created", obj=organization)
+    events.publish("organization.created", organization=organization)
     return organization
 
 

@@ -13,8 +13,8 @@ import logging
 from django.db import transaction
 from django.tasks import task
 
-from comptoir.core import journal
-from comptoir.core.models import Organization, StaffMembership, User
+from comptoir.core import journal, tenancy
+from comptoir.core.models import Organization, User
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ def send_activation_email_task(*, user_id: int, organization_id: int) -> bool:
     if user.has_usable_password():
         logger.info("activation e-mail skipped: user %s already chose a password", user_id)
         return False
-    if not StaffMembership.objects.filter(user=user, organization=organization, is_active=True).exists():
-        logger.info("activation e-mail skipped: user %s is not staff of %s", user_id, organization_id)
+    if not tenancy.can_enter(user, organization):
+        logger.info("activation e-mail skipped: user %s may not enter %s", user_id, organization_id)
         return False
     services.send_activation_email(user=user, organization=organization)
     return True

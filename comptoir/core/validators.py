@@ -74,3 +74,15 @@ def validate_timezone(value: str) -> None:
 def validate_country(value: str) -> None:
     if not value or pycountry.countries.get(alpha_2=value.upper()) is None:
         raise ValidationError(_("Code pays ISO 3166 inconnu."), code="country")
+
+
+def validate_phone(value: str) -> None:
+    """A phone number that could exist (French numbers may be written without +33), via phonenumbers."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(value, "FR")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(_("Numéro de téléphone invalide."), code="phone") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(_("Numéro de téléphone invalide."), code="phone")

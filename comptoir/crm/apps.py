@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CrmConfig(AppConfig):
+    name = "comptoir.crm"
+    label = "crm"
+    verbose_name = _("CRM")
+
+    def ready(self) -> None:
+        from comptoir.core import tenancy
+        from comptoir.crm import rights  # noqa: F401  (default rights of the predefined roles)
+        from comptoir.crm.selectors import has_portal_access
+
+        tenancy.register_portal_access(has_portal_access)
