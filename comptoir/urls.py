@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("comptoir.core.urls_accounts")),
     path("manage/", include("comptoir.core.urls")),
+    path("manage/crm/", include("comptoir.crm.urls")),
     path("portal/", include("comptoir.portal.urls")),
     path("api/v1/", include("comptoir.api_urls")),
     path("", include("comptoir.market.urls")),

@@ -1,0 +1,3 @@
+"""CRM reads that depend on who asks, one module per area; import from here."""
+
+from comptoir.crm.selectors.companies import *  # noqa: F403

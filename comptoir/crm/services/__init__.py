@@ -1,0 +1,3 @@
+"""Every write of the CRM, one module per area; import from here: `from comptoir.crm import services`."""
+
+from comptoir.crm.services.companies import *  # noqa: F403
