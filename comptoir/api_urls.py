@@ -10,6 +10,8 @@ from rest_framework.routers import SimpleRouter
 
 from comptoir.core.api import views as core
 from comptoir.core.api.errors import not_found
+from comptoir.core.api.search import SearchViewSet
+from comptoir.crm.api import views as crm
 
 app_name = "api"
 
@@ -21,6 +23,10 @@ router.register("staff", core.StaffViewSet, basename="staff")
 router.register("roles", core.RoleViewSet, basename="role")
 router.register("tokens", core.ApiTokenViewSet, basename="apitoken")
 router.register("journal", core.AuditEntryViewSet, basename="auditentry")
+router.register("search", SearchViewSet, basename="search")
+router.register("companies", crm.CompanyViewSet, basename="company")
+router.register("contacts", crm.ContactViewSet, basename="contact")
+router.register("job-functions", crm.JobFunctionViewSet, basename="jobfunction")
 
 urlpatterns = [
     path("", core.api_root, name="root"),

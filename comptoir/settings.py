@@ -183,6 +183,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
+    ("vendor/sortablejs", NODE_MODULES / "sortablejs"),
 ]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
@@ -272,7 +273,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "displayOperationId": False},
     "SERVE_AUTHENTICATION": [],
-    "ENUM_NAME_OVERRIDES": {"RoleKindEnum": "comptoir.core.models.Role.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoleKindEnum": "comptoir.core.models.Role.Kind",
+        "CompanyKindEnum": "comptoir.crm.models.Company.Kind",
+        "CompanyStatusEnum": "comptoir.crm.models.Company.Status",
+    },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # the choices' labels are French UI text
 }
 

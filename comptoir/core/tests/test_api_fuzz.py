@@ -17,7 +17,8 @@ from django.core.cache import cache
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comptoir.core import services
+from comptoir import api_urls
+from comptoir.core import services, testing
 from comptoir.core.api.schema import generate
 from comptoir.core.models import AuditEntry, StaffMembership
 from comptoir.core.tests.factories import CenterFactory, StaffFactory, role
@@ -128,6 +129,11 @@ def fuzz_world(org, admin, api_client):  # type: ignore[no-untyped-def]
         "tokens": target_token.pk,
         "journal": AuditEntry.objects.filter(organization=org).latest("id").pk,
     }
+    # the other apps' resources: the object their factories register for the tenancy walker (key = basename)
+    testing._autodiscover()
+    for prefix, _viewset, basename in api_urls.router.registry:
+        if prefix not in ids and basename in testing._factories:
+            ids[prefix] = testing._factories[basename](org).pk
     return api_client(admin), ids, admin
 
 
