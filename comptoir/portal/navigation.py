@@ -19,16 +19,33 @@ class Entry:
     url_name: str
     icon: str
     order: int = 100
+    capability: str | None = None  # shown only to a member holding it in one of their companies
 
 
 ENTRIES: list[Entry] = [
     Entry(_("Accueil"), "portal:home", "house", 10),
+    Entry(_("Membres"), "portal:members", "people", 80, capability="manage_members"),
 ]
 
 
+def _capabilities(request: HttpRequest) -> frozenset[str]:
+    """What the member may do in at least one of their companies (comptoir.crm.capabilities)."""
+    from comptoir.crm import capabilities
+    from comptoir.crm.selectors import portal_contacts
+
+    organization = getattr(request, "portal_organization", None)
+    if organization is None or not request.user.is_authenticated:
+        return frozenset()
+    held: set[str] = set()
+    for contact in portal_contacts(request.user, organization):  # type: ignore[arg-type]
+        held |= capabilities.capabilities_of(contact)
+    return frozenset(held)
+
+
 def menu_for(request: HttpRequest) -> list[dict]:
-    """[{label, url, icon, is_active}] in menu order; the current page is marked active."""
+    """[{label, url, icon, is_active}] in menu order, without the entries the member may not use."""
     current = request.resolver_match.view_name if request.resolver_match else ""
+    held = _capabilities(request) if any(entry.capability for entry in ENTRIES) else frozenset()
     return [
         {
             "label": entry.label,
@@ -37,4 +54,5 @@ def menu_for(request: HttpRequest) -> list[dict]:
             "is_active": entry.url_name == current,
         }
         for entry in sorted(ENTRIES, key=lambda entry: entry.order)
+        if entry.capability is None or entry.capability in held
     ]

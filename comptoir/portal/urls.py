@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.portal_home, name="home"),
     path("login/", views.portal_login, name="login"),
     path("logout/", views.portal_logout, name="logout"),
+    path("members/", views.portal_members, name="members"),
 ]

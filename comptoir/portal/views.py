@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib import auth
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +26,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from comptoir.core import rights, tenancy
 from comptoir.core.models import Organization
+from comptoir.crm import capabilities
+from comptoir.crm.selectors import portal_contacts
+from comptoir.crm.selectors.portal import company_members
 from comptoir.portal import navigation
 from comptoir.portal.forms import LoginForm
 
@@ -124,4 +128,18 @@ def portal_logout(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_http_methods(["GET"])
 def portal_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", portal_context(request))
+    """The member's companies ("Mon entreprise": name, reference, their role) above what is to come."""
+    contacts = portal_contacts(request.user, request.portal_organization)  # type: ignore[arg-type, attr-defined]
+    return render(request, "portal/home.html", portal_context(request, memberships=list(contacts)))
+
+
+@member_required
+@require_http_methods(["GET"])
+def portal_members(request: HttpRequest) -> HttpResponse:
+    """ "Membres": the active members of each company the member administers (capability manage_members)."""
+    contacts = portal_contacts(request.user, request.portal_organization)  # type: ignore[arg-type, attr-defined]
+    administered = [contact for contact in contacts if capabilities.can(contact, "manage_members")]
+    if not administered:
+        raise PermissionDenied(_("Votre rôle dans l'entreprise ne permet pas de gérer ses membres."))
+    companies = [(contact.company, list(company_members(contact=contact))) for contact in administered]
+    return render(request, "portal/members.html", portal_context(request, companies=companies))
