@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from comptoir.core import rights, selectors, services, tenancy
+from comptoir.core import dashboard, rights, selectors, services, tenancy
 from comptoir.core.errors import DomainError
 from comptoir.core.filters import ApiTokenFilter, JournalFilter
 from comptoir.core.forms import ApiTokenForm, add_domain_error
@@ -83,7 +83,8 @@ def home(request: HttpRequest) -> HttpResponse:
             }
             for entry in selectors.journal_for(user, organization)[:8]
         ]
-    return render(request, "core/home.html", {"cards": cards, "recent": recent})
+    widgets = dashboard.widgets_for(request)
+    return render(request, "core/home.html", {"cards": cards, "recent": recent, "widgets": widgets})
 
 
 @require_POST
