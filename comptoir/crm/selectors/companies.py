@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, Count, IntegerField, Max, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat, LPad
 
 from comptoir.core import rights
 from comptoir.core.models import Organization, User
@@ -95,3 +96,51 @@ def job_functions_for(user: User, organization: Organization | int) -> QuerySet[
     if not rights.is_staff_of(user, organization):
         return JobFunction.objects.none()
     return JobFunction.objects.filter(organization=_org_id(organization))
+
+
+def company_rows_for(user: User, organization: Organization | int) -> QuerySet[Company]:
+    """The company list's rows: reference text, main contact, members count and last activity as
+    annotations (subqueries, so one query whatever the number of rows)."""
+    prefix = Case(
+        *(When(kind=kind, then=Value(code)) for kind, code in Company.REFERENCE_PREFIX.items()),
+        output_field=CharField(),
+    )
+    members = (
+        Contact.objects.filter(company=OuterRef("pk"))
+        .order_by()
+        .values("company")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    main_contact = Contact.objects.filter(company=OuterRef("pk"), is_main=True).annotate(
+        display=Concat("first_name", Value(" "), "last_name", output_field=CharField())
+    )
+    last_activity = Activity.objects.filter(company=OuterRef("pk")).order_by("-scheduled_at").values("scheduled_at")
+    return companies_for(user, organization).annotate(
+        reference_text=Concat(prefix, Value("-"), LPad(Cast("number", CharField()), 6, Value("0")),
+                              output_field=CharField()),
+        member_count=Coalesce(Subquery(members, output_field=IntegerField()), 0),
+        main_contact_name=Subquery(main_contact.values("display")[:1]),
+        main_contact_email=Subquery(main_contact.values("email")[:1]),
+        last_activity_at=Subquery(last_activity[:1]),
+    )  # fmt: skip
+
+
+def company_figures(user: User, organization: Organization | int, company: Company) -> dict[str, object]:
+    """The key figures of a company's page, each only when the viewer may see its data."""
+    figures: dict[str, object] = {
+        "member_count": Contact.objects.filter(company=company).count()
+        if rights.has_right(user, "crm.view_contact", organization)
+        else None
+    }
+    if rights.has_right(user, "crm.view_opportunity", organization):
+        figures.update(
+            Opportunity.objects.filter(company=company, stage__in=Opportunity.OPEN_STAGES).aggregate(
+                open_opportunity_count=Count("pk"), open_opportunity_amount=Sum("estimated_amount")
+            )
+        )
+    if rights.has_right(user, "crm.view_activity", organization):
+        figures["last_activity_at"] = Activity.objects.filter(company=company).aggregate(last=Max("scheduled_at"))[
+            "last"
+        ]
+    return figures
