@@ -11,6 +11,8 @@ ENTRIES: list[Entry] = [
     Entry("settings", _("Fonctions des membres"), "crm:jobfunction_list", "crm.view_jobfunction", 60, "tags"),
     Entry("sales", _("Opportunités"), "crm:opportunity_board", "crm.view_opportunity", 10, "kanban"),
     Entry("sales", _("Activités"), "crm:activity_list", "crm.view_activity", 20, "calendar-check"),
+    Entry("directory", _("Actions"), "crm:action_list", "crm.view_action", 20, "check2-square"),
+    Entry("marketing", _("Sources"), "crm:marketingsource_list", "crm.view_marketingsource", 10, "megaphone"),
 ]
 
 

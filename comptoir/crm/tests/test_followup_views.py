@@ -325,3 +325,25 @@ def test_company_actions_tab_makes_the_same_queries_for_10_or_100_actions(org, a
     for index in range(90):
         ActionFactory(company=company, assignee=admin, due_date=datetime.date(2026, 3, 1 + index % 28))
     assert _calendar_queries(client, url) == ten
+
+
+# --------------------------------------------------------------------------------------------------
+# Company page tabs and menu entries
+# --------------------------------------------------------------------------------------------------
+def test_company_page_has_the_notes_and_actions_tabs(org, admin, staff_of, staff_client):
+    company = CompanyFactory(organization=org)
+    html = staff_client(admin).get(company.get_absolute_url()).content.decode()
+    assert reverse("crm:company_notes", args=[company.pk]) in html
+    assert reverse("crm:company_actions", args=[company.pk]) in html
+
+    html = staff_client(staff_of("technician")).get(company.get_absolute_url()).content.decode()
+    assert reverse("crm:company_notes", args=[company.pk]) not in html
+    assert reverse("crm:company_actions", args=[company.pk]) in html
+
+
+def test_menu_entries_actions_and_sources(org, admin, staff_of, staff_client):
+    html = staff_client(admin).get(reverse("crm:action_today")).content.decode()
+    assert f'href="{reverse("crm:action_list")}"' in html and f'href="{reverse("crm:marketingsource_list")}"' in html
+
+    html = staff_client(staff_of("reception")).get(reverse("crm:action_today")).content.decode()
+    assert f'href="{reverse("crm:action_list")}"' in html and reverse("crm:marketingsource_list") not in html

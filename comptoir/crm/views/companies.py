@@ -34,6 +34,8 @@ COMPANY_TABS: list[tuple[Any, ...]] = [
     ("members", gettext_lazy("Membres"), "crm:company_members", "crm.view_contact"),
     ("opportunities", gettext_lazy("Opportunités"), "crm:company_opportunities", "crm.view_opportunity"),
     ("activities", gettext_lazy("Activités"), "crm:company_activities", "crm.view_activity"),
+    ("notes", gettext_lazy("Notes"), "crm:company_notes", "crm.view_note"),
+    ("actions", gettext_lazy("Actions"), "crm:company_actions", "crm.view_action"),
 ]
 
 STATUS_BADGES = {
