@@ -59,6 +59,7 @@ class DemoContext:
     legal_entity: LegalEntity = None  # type: ignore[assignment]
     centers: dict[str, Center] = field(default_factory=dict)  # by code
     staff: dict[str, User] = field(default_factory=dict)  # by role kind
+    portal_logins: list[tuple[str, str, str]] = field(default_factory=list)  # (label, e-mail, password), by apps
     created: dict[str, int] = field(default_factory=dict)  # what this run created, by kind of object
 
     @property

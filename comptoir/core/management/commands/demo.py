@@ -4,14 +4,17 @@ Idempotent: running it again creates nothing new. See comptoir/core/demo.py for 
 each app adds its own objects.
 
 The output is read by scripts/run.sh and tests/browser/conftest.py: keep "(workspace: SLUG)" and one
-"  EMAIL  PASSWORD  (Role)" line per staff login.
+"  EMAIL  PASSWORD  (Role)" line per staff login
+(the client portal's logins that apps add follow, in the same form, after "Client portal at URL").
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 from django.utils.text import slugify
 
 from comptoir.core.demo import DEMO_PASSWORD, DEMO_SLUG, build_demo, login_url, staff_logins
@@ -51,3 +54,8 @@ class Command(BaseCommand):
         width = max(len(email) for _label, email, _password in staff_logins(ctx))
         for label, email, password in staff_logins(ctx):
             self.stdout.write(f"  {email:<{width}}  {password}  ({label})")
+        if ctx.portal_logins:
+            self.stdout.write("")
+            self.stdout.write(self.style.SUCCESS(f"Client portal at {settings.SITE_URL}{reverse('portal:login')}"))
+            for label, email, password in ctx.portal_logins:
+                self.stdout.write(f"  {email:<{width}}  {password}  ({label})")
