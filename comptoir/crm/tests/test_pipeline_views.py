@@ -344,3 +344,16 @@ def test_home_shows_my_activities_of_the_day_with_a_done_button(org, admin, cent
 def test_home_hides_the_widget_without_the_right(org, staff_of, staff_client):
     response = staff_client(staff_of("technician")).get(reverse("manage:home"))
     assert "Mes activités du jour" not in response.content.decode()
+
+
+def test_the_fiche_shows_the_stage_change_in_its_timeline(org, admin, staff_client):
+    opportunity = OpportunityFactory(company__organization=org, title="Bureau 2 postes")
+    client = staff_client(admin)
+    client.post(reverse("crm:opportunity_move", args=[opportunity.pk]), {"stage": "visit_planned"})
+
+    response = client.get(reverse("crm:opportunity_detail", args=[opportunity.pk]))
+
+    item = response.context["timeline"][0]
+    changes = {change.label: (change.before, change.after) for change in item.changes}
+    assert item.verb == "Changement d'étape"
+    assert changes == {"Étape": ("Lead", "Visite planifiée"), "Probabilité (%)": (10, 55)}

@@ -24,11 +24,28 @@ from comptoir.core.errors import DomainError
 from comptoir.core.forms import ServiceModelForm, StyledFormMixin, add_domain_error, date_input
 from comptoir.core.lists import Column, ListPage
 from comptoir.core.models import Center, User
-from comptoir.core.views.base import Tab, can, post_only, register_object_url, right_required, timeline
+from comptoir.core.views.base import (
+    ACTION_ICONS,
+    ACTION_VERBS,
+    Tab,
+    can,
+    post_only,
+    register_object_url,
+    right_required,
+    timeline,
+)
 from comptoir.crm import selectors, services
 from comptoir.crm.models import Activity, Company, MarketingSource, Opportunity
 
 register_object_url("crm.opportunity", "crm:opportunity_detail")
+for _suffix, _verb, _icon in [
+    ("stage_changed", gettext_lazy("Changement d'étape"), "kanban"),
+    ("reordered", gettext_lazy("Déplacement dans la colonne"), "arrow-down-up"),
+    ("opportunity_added", gettext_lazy("Opportunité ajoutée"), "plus-circle"),
+    ("status_changed", gettext_lazy("Changement de statut"), "check-circle"),
+]:
+    ACTION_VERBS.setdefault(_suffix, _verb)
+    ACTION_ICONS.setdefault(_suffix, _icon)
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
