@@ -387,7 +387,7 @@ def activate_contact_account(*, contact: Contact, by: User) -> Contact:
     from comptoir.core.services import _enqueue_activation
 
     rights.require(by, "crm.change_contact", contact.organization_id)
-    contact = Contact.objects.select_for_update().select_related("company", "user").get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("company", "user").get(pk=contact.pk)
     if not contact.email:
         raise ValidationFailed(
             _("Renseignez l'e-mail du membre avant d'activer son compte."), code="email_required", field="email"
