@@ -128,6 +128,15 @@ def test_reception_cannot_delete_a_member(staff_of, staff_client, company):
     assert response.status_code == 403 and Contact.objects.filter(pk=contact.pk).exists()
 
 
+def test_the_last_activity_column_shows_only_to_who_may_see_activities(staff_of, staff_client, company):
+    def keys(kind: str) -> list[str]:
+        response = staff_client(staff_of(kind)).get(reverse("crm:company_list"))
+        return [header.column.key for header in response.context["headers"]]
+
+    assert "last_activity_at" in keys("reception")
+    assert "last_activity_at" not in keys("technician") and "member_count" in keys("technician")
+
+
 def test_anonymous_is_sent_to_the_login_page(client, company):
     response = client.get(reverse("crm:company_detail", args=[company.pk]))
 

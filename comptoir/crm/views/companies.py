@@ -101,6 +101,11 @@ COMPANY_COLUMNS = [
 ]
 
 
+# Columns showing the data of another module appear only to those who may see that module.
+COLUMN_RIGHTS = {"main_contact": "crm.view_contact", "member_count": "crm.view_contact",
+                 "last_activity_at": "crm.view_activity"}  # fmt: skip
+
+
 class CompanyListPage(ListPage):
     """The search finds a company by name, reference (PR-000123, 123), e-mail or phone digits — its own or
     a member's ("06 12", "+33 6 12")."""
@@ -143,7 +148,9 @@ def _company_list(request: HttpRequest, kind: str | None) -> HttpResponse:
     return CompanyListPage(
         request,
         queryset=queryset,
-        columns=COMPANY_COLUMNS,
+        columns=[
+            column for column in COMPANY_COLUMNS if can(request, COLUMN_RIGHTS.get(column.key, "crm.view_company"))
+        ],
         filterset_class=CompanyFilter,
         search_placeholder=gettext_lazy("Nom, référence, e-mail, téléphone…"),
         default_sort="name",
