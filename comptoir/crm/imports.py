@@ -123,7 +123,7 @@ class _Rollback(Exception):
     pass
 
 
-def _decode(file: IO[bytes] | bytes | str) -> str:
+def decode(file: IO[bytes] | bytes | str) -> str:
     raw: Any = file if isinstance(file, bytes | str) else file.read(MAX_BYTES + 1)
     if isinstance(raw, str):
         return raw.lstrip("\ufeff")
@@ -300,7 +300,7 @@ def import_companies(
 
     rights.require(by, "crm.add_company", organization)
     report = ImportReport(dry_run=dry_run)
-    read_rows(report, _decode(file))
+    read_rows(report, decode(file))
     if not report.rows and not report.file_errors:
         report.file_errors.append(RowError(1, "", _("Le fichier ne contient aucune ligne de données.")))
     if report.file_errors:

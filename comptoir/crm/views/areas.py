@@ -6,7 +6,7 @@ from importlib import import_module
 
 from django.urls import URLPattern
 
-AREAS = ["companies", "contacts", "pipeline", "followup", "sources"]
+AREAS = ["companies", "contacts", "pipeline", "followup", "sources", "imports"]
 
 
 def urlpatterns() -> list[URLPattern]:
