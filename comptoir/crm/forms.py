@@ -53,8 +53,9 @@ class CompanyCreateForm(_OrganizationChoices, StyledFormMixin, forms.Form):
     )  # fmt: skip
     kind = forms.ChoiceField(label=_("Type"), choices=Company.Kind.choices, initial=Company.Kind.PROSPECT)
     name = forms.CharField(
-        label=_("Raison sociale"), max_length=200, required=False,
-        help_text=_("Obligatoire pour une entreprise ; pour un particulier, son nom est utilisé."),
+        label=_("Raison sociale"), max_length=200,
+        error_messages={"required": _("La raison sociale est obligatoire.")},
+        help_text=_("Pour un particulier, son nom est utilisé."),
     )  # fmt: skip
     first_name = forms.CharField(label=_("Prénom"), max_length=100, required=False)
     last_name = forms.CharField(label=_("Nom"), max_length=100, required=False)
@@ -71,14 +72,14 @@ class CompanyCreateForm(_OrganizationChoices, StyledFormMixin, forms.Form):
     def __init__(self, *args: Any, request: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limit_choices(request)
+        if self.data.get("legal_type") == Company.LegalType.INDIVIDUAL:
+            self.fields["name"].required = False  # the person's name is used
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         individual = data.get("legal_type") == Company.LegalType.INDIVIDUAL
         if individual and not data.get("last_name"):
             self.add_error("last_name", _("Le nom est obligatoire pour un particulier."))
-        if not individual and not data.get("name"):
-            self.add_error("name", _("La raison sociale est obligatoire."))
         has_contact = any(data.get(name) for name in ("first_name", "email", "phone"))
         if not individual and has_contact and not data.get("last_name"):
             self.add_error("last_name", _("Le nom du contact principal est obligatoire."))
