@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from comptoir.core.views import manage, settings_pages, staff
+from comptoir.core.views import manage, search, settings_pages, staff
 
 app_name = "manage"
 
 urlpatterns = [
     path("", manage.home, name="home"),
     path("organization/switch/", manage.switch_organization, name="switch_organization"),
+    path("search/", search.search, name="search"),
     # Paramètres
     path("settings/organization/", settings_pages.organization_settings, name="organization_settings"),
     path("settings/legal-entities/", settings_pages.legalentity_list, name="legalentity_list"),

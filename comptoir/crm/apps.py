@@ -9,8 +9,9 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from comptoir.core import tenancy
-        from comptoir.crm import navigation, rights  # noqa: F401  (rights: default rights of the roles)
+        from comptoir.crm import navigation, rights, search  # noqa: F401  (rights: default rights of the roles)
         from comptoir.crm.selectors import has_portal_access
 
         tenancy.register_portal_access(has_portal_access)
         navigation.register_entries()
+        search.register()

@@ -67,6 +67,53 @@
     if (invalid) invalid.focus();
   });
 
+  // Global search (header): arrow keys move through the drop-down's results, Enter opens one, Escape closes.
+  function searchHits(form) {
+    return Array.prototype.slice.call(form.querySelectorAll("[data-search-hit]"));
+  }
+  function searchSelect(form, index) {
+    var input = form.querySelector("input[name='q']");
+    var hits = searchHits(form);
+    hits.forEach(function (hit, position) {
+      hit.classList.toggle("active", position === index);
+      hit.setAttribute("aria-selected", position === index ? "true" : "false");
+    });
+    if (hits[index]) input.setAttribute("aria-activedescendant", hits[index].id);
+    else input.removeAttribute("aria-activedescendant");
+    form.dataset.selected = String(index);
+  }
+  document.addEventListener("keydown", function (event) {
+    var form = event.target.closest && event.target.closest("[data-global-search]");
+    if (!form || event.target.name !== "q") return;
+    var hits = searchHits(form);
+    var selected = parseInt(form.dataset.selected || "-1", 10);
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      if (!hits.length) return;
+      event.preventDefault();
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      searchSelect(form, (selected + step + hits.length) % hits.length);
+    } else if (event.key === "Enter" && hits[selected]) {
+      event.preventDefault();
+      window.location.href = hits[selected].href;
+    } else if (event.key === "Escape") {
+      form.querySelector("#global-search-results").innerHTML = "";
+      event.target.setAttribute("aria-expanded", "false");
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target.id !== "global-search-results") return;
+    var form = event.detail.target.closest("[data-global-search]");
+    form.dataset.selected = "-1";
+    form.querySelector("input[name='q']").setAttribute("aria-expanded", searchHits(form).length ? "true" : "false");
+  });
+  document.addEventListener("click", function (event) {
+    var form = document.querySelector("[data-global-search]");
+    if (form && !form.contains(event.target)) {
+      form.querySelector("#global-search-results").innerHTML = "";
+      form.querySelector("input[name='q']").setAttribute("aria-expanded", "false");
+    }
+  });
+
   // HTMX: keep aria-busy in sync on the list results, and restore the focus on the search box.
   document.addEventListener("htmx:beforeRequest", function (event) {
     var results = document.getElementById("list-results");
