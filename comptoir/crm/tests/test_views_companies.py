@@ -137,6 +137,14 @@ def test_the_last_activity_column_shows_only_to_who_may_see_activities(staff_of,
     assert "last_activity_at" not in keys("technician") and "member_count" in keys("technician")
 
 
+def test_a_portal_user_of_a_client_company_gets_403(org, admin, staff_client, company):
+    contact = services.activate_contact_account(contact=company.contacts.get(), by=admin)
+    client = staff_client(contact.user)
+
+    for url in (reverse("crm:company_list"), company.get_absolute_url(), contact.get_absolute_url()):
+        assert client.get(url).status_code == 403, url
+
+
 def test_anonymous_is_sent_to_the_login_page(client, company):
     response = client.get(reverse("crm:company_detail", args=[company.pk]))
 
@@ -244,6 +252,7 @@ def test_detail_shows_reference_status_figures_tabs_and_timeline(org, admin, sta
     assert figures["open_opportunity_amount"] == Decimal("1500.00")
     tab_keys = [tab.key for tab in response.context["tabs"]]
     assert tab_keys[:2] == ["info", "members"] and tab_keys[-1] == "history"
+    assert response.context["tabs"][1].count == 1
     assert not {"quotes", "contracts", "invoices"} & set(tab_keys)
     assert [item.entry.action for item in response.context["timeline"]][-1] == "company.created"
 

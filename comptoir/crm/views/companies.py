@@ -8,6 +8,7 @@ URL name resolves (the view exists) and the viewer holds its right.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -232,7 +233,10 @@ def company_detail(request: HttpRequest, pk: int) -> HttpResponse:
     figures = selectors.company_figures(request.user, request.organization, company)  # type: ignore[attr-defined]
     tabs = [
         Tab("info", _("Informations"), template="crm/companies/_info.html"),
-        *company_tabs(request, company),
+        *(
+            replace(tab, count=figures["member_count"]) if tab.key == "members" else tab
+            for tab in company_tabs(request, company)
+        ),
         Tab("history", _("Historique"), template="manage/_timeline.html"),
     ]
     return render(
