@@ -155,11 +155,18 @@ def test_action_list_shows_my_actions_by_default_and_marks_overdue(org, admin, s
     ActionFactory(company=company, assignee=admin, title="Relancer le devis", due_date=today() - datetime.timedelta(1))
     ActionFactory(company=company, assignee=admin, title="Préparer la visite", due_date=today() + datetime.timedelta(3))
     ActionFactory(company=company, assignee=staff_of("reception"), title="Action de Paul")
+    ActionFactory(company=company, assignee=admin, title="Déjà faite", completed_at=timezone.now())
     client = staff_client(admin)
 
     html = client.get(reverse("crm:action_list")).content.decode()
     assert "Relancer le devis" in html and "Préparer la visite" in html and "Action de Paul" not in html
+    assert "Déjà faite" not in html  # open actions by default
     assert html.count("action-overdue") == 1
+
+    html = client.get(reverse("crm:action_list"), {"status": "done"}).content.decode()
+    assert "Déjà faite" in html and "Relancer le devis" not in html
+    html = client.get(reverse("crm:action_list"), {"status": "all"}).content.decode()
+    assert "Déjà faite" in html and "Relancer le devis" in html
 
     html = client.get(reverse("crm:action_list"), {"assignee": "all"}).content.decode()
     assert "Action de Paul" in html

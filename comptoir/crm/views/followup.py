@@ -28,7 +28,7 @@ from comptoir.core.views.base import can, post_only, right_required
 from comptoir.crm import selectors, services
 from comptoir.crm.models import Action, Company, Note
 
-STATUS_OPEN, STATUS_DONE, STATUS_OVERDUE = "open", "done", "overdue"
+STATUS_DONE, STATUS_OVERDUE, STATUS_ALL = "done", "overdue", "all"
 EVERYONE = "all"
 
 
@@ -101,11 +101,11 @@ class ActionFilter(django_filters.FilterSet):
     )
     status = django_filters.ChoiceFilter(
         label=gettext_lazy("Statut"),
-        empty_label=gettext_lazy("Tous"),
+        empty_label=gettext_lazy("À faire"),
         choices=[
-            (STATUS_OPEN, gettext_lazy("À faire")),
             (STATUS_OVERDUE, gettext_lazy("En retard")),
             (STATUS_DONE, gettext_lazy("Terminées")),
+            (STATUS_ALL, gettext_lazy("Toutes")),
         ],
         method="filter_status",
     )
@@ -138,7 +138,7 @@ class ActionFilter(django_filters.FilterSet):
             return queryset.filter(completed_at__isnull=False)
         if value == STATUS_OVERDUE:
             return queryset.filter(completed_at__isnull=True, due_date__lt=timezone.localdate())
-        return queryset.filter(completed_at__isnull=True)
+        return queryset
 
 
 ACTION_COLUMNS = [
@@ -175,10 +175,12 @@ ACTION_COLUMNS = [
 
 @right_required("crm.view_action")
 def action_list(request: HttpRequest) -> HttpResponse:
-    """ "Actions": my actions by default; filters by assignee (or everyone), status and due dates."""
+    """ "Actions": my open actions by default; filters by assignee (or everyone), status and due dates."""
     queryset = selectors.actions_for(request.user, request.organization)  # type: ignore[attr-defined]
     if not request.GET.get("assignee"):
         queryset = queryset.filter(assignee=request.user)
+    if not request.GET.get("status"):
+        queryset = queryset.filter(completed_at__isnull=True)
     can_change = can(request, "crm.change_action")
     return ListPage(
         request,
