@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from comptoir.core import validators
@@ -26,16 +27,19 @@ class _OrganizationChoices:
             from comptoir.core import selectors as core_selectors
 
             fields["center"].queryset = core_selectors.centers_for(request.user, organization).order_by("name", "id")
+        instance = getattr(self, "instance", None)
         if "marketing_source" in fields:
+            current = getattr(instance, "marketing_source_id", None)  # an inactive current value stays selectable
             fields["marketing_source"].queryset = MarketingSource.objects.filter(
-                organization=organization, is_active=True
+                Q(is_active=True) | Q(pk=current), organization=organization
             ).order_by("name", "id")
         if "account_manager" in fields:
             fields["account_manager"].queryset = staff_users(request)
             fields["account_manager"].label_from_instance = _user_label
         if "job_function" in fields:
+            current = getattr(instance, "job_function_id", None)
             fields["job_function"].queryset = JobFunction.objects.filter(
-                organization=organization, is_active=True
+                Q(is_active=True) | Q(pk=current), organization=organization
             ).order_by("position", "name", "id")
 
 

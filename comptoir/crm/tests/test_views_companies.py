@@ -644,3 +644,21 @@ def test_a_duplicate_job_function_is_refused_at_its_field(org, admin, staff_clie
 
     assert response.context["form"].errors["name"] == ["Cette fonction existe déjà."]
     assert JobFunction.objects.filter(organization=org, name__iexact="juridique").count() == 1
+
+
+def test_an_inactive_job_function_stays_on_the_members_who_have_it(org, admin, staff_client, company):
+    function = JobFunction.objects.create(organization=org, name="Ancienne", is_active=False)
+    contact = company.contacts.get()
+    Contact.objects.filter(pk=contact.pk).update(job_function=function)
+    client = staff_client(admin)
+
+    offered = client.get(reverse("crm:company_contact_create", args=[company.pk])).context["form"]
+    response = client.post(
+        reverse("crm:contact_edit", args=[contact.pk]),
+        contact_data(first_name="Jeanne", last_name="Dupont", email="jeanne@dupont.test", job_function=function.pk),
+    )
+
+    assert function not in offered.fields["job_function"].queryset
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.job_function == function and contact.company_role == "manager"
