@@ -57,7 +57,7 @@ def parse_month(raw: str | None, default: datetime.date) -> datetime.date:
     """ "2026-11" → 1 Nov 2026; anything else (missing, malformed, out of range) → the default's month."""
     try:
         year, month = (int(part) for part in (raw or "").split("-"))
-        if 1 <= year <= 9999 and 1 <= month <= 12:
+        if 1900 <= year <= 2999 and 1 <= month <= 12:  # a calendar's neighbours stay valid dates
             return datetime.date(year, month, 1)
     except ValueError:
         pass

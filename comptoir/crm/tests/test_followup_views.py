@@ -304,8 +304,9 @@ def test_company_calendar_shows_the_month_and_navigates(org, admin, staff_client
     html = client.get(url, {"month": "2026-04"}, HTTP_HX_REQUEST="true").content.decode()
     assert 'data-month="2026-04"' in html and "Visite du 2 avril" in html
 
-    html = client.get(url, {"month": "n'importe quoi"}).content.decode()
-    assert f'data-month="{today():%Y-%m}"' in html
+    for garbage in ("n'importe quoi", "9999-12", "0001-01", "2026-13", "2026-00", "-5-3", "2026-03-01"):
+        response = client.get(url, {"month": garbage})
+        assert response.status_code == 200 and f'data-month="{today():%Y-%m}"' in response.content.decode()
 
 
 def test_company_calendar_month_rolls_over_the_year(org, admin, staff_client):
@@ -354,3 +355,36 @@ def test_menu_entries_actions_and_sources(org, admin, staff_of, staff_client):
 
     html = staff_client(staff_of("reception")).get(reverse("crm:action_today")).content.decode()
     assert f'href="{reverse("crm:action_list")}"' in html and reverse("crm:marketingsource_list") not in html
+
+
+def _notes_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, HTTP_HX_REQUEST="true").status_code == 200
+    return len(queries)
+
+
+def test_company_notes_tab_makes_the_same_queries_for_10_or_100_notes(org, admin, staff_client):
+    company = CompanyFactory(organization=org)
+    NoteFactory.create_batch(10, company=company, author=admin)
+    client = staff_client(admin)
+    url = reverse("crm:company_notes", args=[company.pk])
+    _notes_queries(client, url)
+    ten = _notes_queries(client, url)
+    NoteFactory.create_batch(90, company=company, author=admin)
+    assert _notes_queries(client, url) == ten
+
+
+def _today_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("crm:action_today")).status_code == 200
+    return len(queries)
+
+
+def test_daily_list_makes_the_same_queries_for_10_or_100_actions(org, admin, staff_client):
+    company = CompanyFactory(organization=org)
+    ActionFactory.create_batch(10, company=company, assignee=admin, due_date=today() - datetime.timedelta(1))
+    client = staff_client(admin)
+    _today_queries(client)
+    ten = _today_queries(client)
+    ActionFactory.create_batch(90, company=company, assignee=admin, due_date=today())
+    assert _today_queries(client) == ten
