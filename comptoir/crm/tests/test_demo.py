@@ -14,7 +14,7 @@ from comptoir.core import demo, tenancy, validators
 from comptoir.core.models import AuditEntry, Organization, User
 from comptoir.crm import capabilities
 from comptoir.crm.demo import plan_companies
-from comptoir.crm.models import Company, Contact, MarketingSource
+from comptoir.crm.models import Action, Activity, Company, Contact, MarketingSource, Note, Opportunity
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +80,22 @@ def test_crm_demo_builds_companies_members_pipeline_and_a_portal_member_and_a_re
     assert set(Contact.objects.filter(organization=organization).values_list("company_role", flat=True)) == {
         "administrator", "manager", "user",
     }  # fmt: skip
+
+    # the pipeline: every stage, lost ones with a reason; activities done, today and to come; notes; actions
+    stages = set(Opportunity.objects.filter(organization=organization).values_list("stage", flat=True))
+    assert stages == set(Opportunity.Stage.values)
+    assert not Opportunity.objects.filter(organization=organization, stage="lost", lost_reason="").exists()
+    today = timezone.localdate()
+    activities = Activity.objects.filter(organization=organization)
+    assert activities.filter(status=Activity.Status.DONE).exists()
+    for kind in ("administrator", "manager"):
+        assert activities.filter(
+            staff=first.staff[kind], status=Activity.Status.PLANNED, scheduled_at__date=today
+        ).exists()
+    assert activities.filter(scheduled_at__date__gt=today).exists()
+    assert Note.objects.filter(organization=organization).count() >= 50
+    actions = Action.objects.filter(organization=organization, completed_at__isnull=True)
+    assert actions.filter(due_date__lt=today).exists() and actions.filter(due_date=today).exists()
 
 
 def test_the_demo_portal_member_is_a_company_administrator_who_enters_the_portal():
