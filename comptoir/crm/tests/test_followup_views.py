@@ -388,3 +388,23 @@ def test_daily_list_makes_the_same_queries_for_10_or_100_actions(org, admin, sta
     ten = _today_queries(client)
     ActionFactory.create_batch(90, company=company, assignee=admin, due_date=today())
     assert _today_queries(client) == ten
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"assignee": "abc"},
+        {"assignee": "999999"},
+        {"status": "n'importe"},
+        {"due_after": "32/13/2026", "due_before": "x\x00"},
+        {"sort": "-nope", "cursor": "garbage", "q": "\x00"},
+        {"export": "csv", "assignee": "all"},
+    ],
+)
+def test_garbage_filters_on_the_action_list_never_give_a_500(org, admin, staff_client, params):
+    ActionFactory(company__organization=org, assignee=admin, title="Rappeler")
+    response = staff_client(admin).get(reverse("crm:action_list"), params)
+    assert response.status_code == 200
+    if response.streaming:
+        content = b"".join(response.streaming_content).decode()
+        assert "Rappeler" in content and "À faire" in content
