@@ -384,6 +384,18 @@ def test_suspend_and_reactivate_a_client(admin, staff_client, client_company):
     assert client_company.status == "active"
 
 
+def test_set_a_client_inactive_shows_a_red_badge(admin, staff_client, client_company):
+    client = staff_client(admin)
+
+    client.post(reverse("crm:company_status", args=[client_company.pk]), {"status": "inactive"})
+
+    client_company.refresh_from_db()
+    assert client_company.status == "inactive"
+    assert '<span class="badge rounded-pill text-bg-danger">Inactif</span>' in html(
+        client.get(client_company.get_absolute_url())
+    )
+
+
 def test_a_prospect_cannot_be_suspended(admin, staff_client, company):
     response = staff_client(admin).post(
         reverse("crm:company_status", args=[company.pk]), {"status": "suspended"}, follow=True
