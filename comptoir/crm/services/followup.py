@@ -65,6 +65,7 @@ def add_note(*, company: Company, by: User, body: str, is_pinned: bool = False) 
     note.save()
     journal.record(actor=by, action="note.created", obj=note, organization=company.organization,
                    changes=journal.snapshot(note, ["company", *NOTE_FIELDS]))  # fmt: skip
+    journal.record(actor=by, action="company.note_added", obj=company, changes={"note": note.body[:80]})
     return note
 
 
@@ -126,6 +127,8 @@ def create_action(*, organization: Organization, by: User, data: dict[str, Any])
     _check_action(action)
     action.save()
     journal.record(actor=by, action="action.created", obj=action, changes=journal.snapshot(action, ACTION_FIELDS))
+    if action.company is not None:  # shown in the company's timeline too
+        journal.record(actor=by, action="company.action_added", obj=action.company, changes={"action": action.title})
     return action
 
 

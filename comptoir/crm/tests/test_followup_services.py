@@ -35,6 +35,7 @@ def test_add_note_records_its_author_and_the_journal(org, admin):
     assert note.author == admin and note.body == "Client sensible au prix." and note.is_pinned
     assert note.organization_id == org.pk
     assert AuditEntry.objects.for_object(note).filter(action="note.created").exists()
+    assert AuditEntry.objects.for_object(company).filter(action="company.note_added").exists()
 
 
 def test_an_empty_note_is_refused_at_its_field(org, admin):
@@ -112,6 +113,7 @@ def test_create_action_for_a_staff_member(org, admin, staff_of):
 
     assert action.title == "Rappeler" and action.created_by == admin and action.assignee == assignee
     assert AuditEntry.objects.for_object(action).filter(action="action.created").exists()
+    assert AuditEntry.objects.for_object(company).get(action="company.action_added").changes == {"action": "Rappeler"}
 
 
 def test_create_action_without_company(org, admin):

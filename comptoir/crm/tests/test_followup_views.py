@@ -408,3 +408,17 @@ def test_garbage_filters_on_the_action_list_never_give_a_500(org, admin, staff_c
     if response.streaming:
         content = b"".join(response.streaming_content).decode()
         assert "Rappeler" in content and "À faire" in content
+
+
+def test_company_timeline_shows_added_notes_and_actions_in_french(org, admin, staff_client):
+    from comptoir.crm import services
+
+    company = CompanyFactory(organization=org)
+    services.add_note(company=company, by=admin, body="Client pressé")
+    services.create_action(
+        organization=org,
+        by=admin,
+        data={"company": company, "title": "Rappeler", "due_date": today(), "assignee": admin},
+    )
+    html = staff_client(admin).get(company.get_absolute_url()).content.decode()
+    assert "Note ajoutée" in html and "Action ajoutée" in html

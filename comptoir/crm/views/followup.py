@@ -24,11 +24,21 @@ from comptoir.core.errors import DomainError
 from comptoir.core.forms import StyledFormMixin, add_domain_error, date_input
 from comptoir.core.lists import Column, ListPage
 from comptoir.core.models import Organization, User
-from comptoir.core.views.base import can, post_only, right_required
+from comptoir.core.views.base import ACTION_ICONS, ACTION_VERBS, can, post_only, right_required
 from comptoir.crm import selectors, services
 from comptoir.crm.models import Action, Company, Note
 
 STATUS_DONE, STATUS_OVERDUE, STATUS_ALL = "done", "overdue", "all"
+
+# How the journal entries of notes and actions read in the timelines (a company's shows the first two).
+for _suffix, _verb, _icon in [
+    ("note_added", gettext_lazy("Note ajoutée"), "sticky"),
+    ("action_added", gettext_lazy("Action ajoutée"), "check2-square"),
+    ("completed", gettext_lazy("Terminée"), "check-circle"),
+    ("reopened", gettext_lazy("Rouverte"), "arrow-counterclockwise"),
+]:
+    ACTION_VERBS.setdefault(_suffix, _verb)
+    ACTION_ICONS.setdefault(_suffix, _icon)
 EVERYONE = "all"
 
 

@@ -18,12 +18,26 @@ from django.utils.translation import gettext_lazy
 
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import ServiceModelForm, StyledFormMixin, add_domain_error, date_input
-from comptoir.core.views.base import can, post_only, register_object_url, right_required, timeline
+from comptoir.core.views.base import (
+    ACTION_ICONS,
+    ACTION_VERBS,
+    can,
+    post_only,
+    register_object_url,
+    right_required,
+    timeline,
+)
 from comptoir.crm import selectors, services
 from comptoir.crm.models import MarketingSource
 from comptoir.crm.selectors.followup import SourceStatistics
 
 register_object_url("crm.marketingsource", "crm:marketingsource_detail")
+for _suffix, _verb, _icon in [
+    ("deactivated", gettext_lazy("Désactivation"), "pause-circle"),
+    ("reactivated", gettext_lazy("Réactivation"), "play-circle"),
+]:
+    ACTION_VERBS.setdefault(_suffix, _verb)
+    ACTION_ICONS.setdefault(_suffix, _icon)
 
 CHART_LABEL_WIDTH = 170
 CHART_BAR_WIDTH = 330
