@@ -161,5 +161,5 @@ def test_generator_is_deterministic_and_sized_by_scale():
     sizes = generator.objects_per_tenant(0.001)
     assert sizes["bench"] == {"centers": 1, "staff": 2} and sizes["bench-list-1000"]["centers"] == 1000
     assert len(centers) == 1 + 10 + 1000 + 100
-    assert len(staff) == 2 + 10 + 1000 + 1000
+    assert len(staff) == 2 + 10 + 1000 + 1000 + 1  # + the administrator of the CRM's bench-search tenant
     assert generator.objects_per_tenant(1)["bench"] == {"centers": 100, "staff": 2000}
