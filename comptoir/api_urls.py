@@ -27,6 +27,11 @@ router.register("search", SearchViewSet, basename="search")
 router.register("companies", crm.CompanyViewSet, basename="company")
 router.register("contacts", crm.ContactViewSet, basename="contact")
 router.register("job-functions", crm.JobFunctionViewSet, basename="jobfunction")
+router.register("opportunities", crm.OpportunityViewSet, basename="opportunity")
+router.register("activities", crm.ActivityViewSet, basename="activity")
+router.register("notes", crm.NoteViewSet, basename="note")
+router.register("actions", crm.ActionViewSet, basename="action")
+router.register("marketing-sources", crm.MarketingSourceViewSet, basename="marketingsource")
 
 urlpatterns = [
     path("", core.api_root, name="root"),

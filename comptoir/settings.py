@@ -277,6 +277,8 @@ SPECTACULAR_SETTINGS = {
         "RoleKindEnum": "comptoir.core.models.Role.Kind",
         "CompanyKindEnum": "comptoir.crm.models.Company.Kind",
         "CompanyStatusEnum": "comptoir.crm.models.Company.Status",
+        "ActivityKindEnum": "comptoir.crm.models.Activity.Kind",
+        "ActivityStatusEnum": "comptoir.crm.models.Activity.Status",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # the choices' labels are French UI text
 }

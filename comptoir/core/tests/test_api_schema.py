@@ -71,7 +71,8 @@ def test_create_operations_document_the_idempotency_key():
 
     assert idempotent == {
         "/api/v1/centers/", "/api/v1/legal-entities/", "/api/v1/staff/", "/api/v1/tokens/",
-        "/api/v1/companies/", "/api/v1/contacts/", "/api/v1/job-functions/",
+        "/api/v1/companies/", "/api/v1/contacts/", "/api/v1/job-functions/", "/api/v1/opportunities/",
+        "/api/v1/activities/", "/api/v1/notes/", "/api/v1/actions/", "/api/v1/marketing-sources/",
     }  # fmt: skip
     create = schema["paths"]["/api/v1/centers/"]["post"]
     assert {"409", "422"} <= set(create["responses"])

@@ -11,7 +11,7 @@ from comptoir.core import selectors as core_selectors
 from comptoir.core.api.filters import TEXT_MAX_LENGTH
 from comptoir.core.models import Center
 from comptoir.crm import selectors
-from comptoir.crm.models import Company, Contact, phone_digits
+from comptoir.crm.models import Action, Activity, Company, Contact, Note, Opportunity, phone_digits
 
 
 def _centers(request: Any) -> QuerySet[Center]:
@@ -79,3 +79,39 @@ class ContactFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(last_name__icontains=value) | Q(first_name__icontains=value) | Q(email__icontains=value)
         )
+
+
+class _CompanyScoped(django_filters.FilterSet):
+    company = django_filters.ModelChoiceFilter(queryset=_companies, help_text="Id of the company.")
+
+
+class OpportunityFilter(_CompanyScoped):
+    stage = django_filters.ChoiceFilter(choices=Opportunity.Stage.choices, help_text="Stage of the pipeline.")
+
+    class Meta:
+        model = Opportunity
+        fields = ["company", "stage"]
+
+
+class ActivityFilter(_CompanyScoped):
+    status = django_filters.ChoiceFilter(choices=Activity.Status.choices, help_text="planned or done.")
+
+    class Meta:
+        model = Activity
+        fields = ["company", "status"]
+
+
+class NoteFilter(_CompanyScoped):
+    class Meta:
+        model = Note
+        fields = ["company"]
+
+
+class ActionFilter(_CompanyScoped):
+    is_done = django_filters.BooleanFilter(
+        field_name="completed_at", lookup_expr="isnull", exclude=True, help_text="true: done; false: to do."
+    )
+
+    class Meta:
+        model = Action
+        fields = ["company", "is_done"]

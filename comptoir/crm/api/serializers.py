@@ -8,13 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from comptoir.core import selectors as core_selectors
 from comptoir.core.api.serializers import InSerializer, ScopedPrimaryKeyField, StrictInput
 from comptoir.core.models import Center, Organization, User
 from comptoir.crm import selectors
-from comptoir.crm.models import Company, Contact, JobFunction, MarketingSource
+from comptoir.crm.models import Action, Activity, Company, Contact, JobFunction, MarketingSource, Note, Opportunity
 
 
 def staff_users_for(user: User, organization: Organization) -> QuerySet[User]:
@@ -223,3 +224,198 @@ class ImportReportOut(serializers.Serializer):
     companies_created = serializers.IntegerField(help_text="Companies imported (0 on a dry run or any error).")
     contacts_created = serializers.IntegerField(help_text="Members imported (0 on a dry run or any error).")
     errors = ImportErrorOut(many=True, help_text="Every error, by line and column; the import is all-or-nothing.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Opportunities
+# --------------------------------------------------------------------------------------------------
+OPPORTUNITY_WRITABLE = [
+    "title", "estimated_amount", "probability", "expected_close_date", "marketing_source", "owner", "center",
+]  # fmt: skip
+
+OPPORTUNITY_HELP = {
+    "estimated_amount": {"help_text": "Estimated amount excluding tax, as a decimal string."},
+    "probability": {"help_text": "Probability of winning, 0-100; defaults by stage."},
+    "lost_reason": {"help_text": "Why it was lost (stage lost only)."},
+}
+
+
+class OpportunityOut(serializers.ModelSerializer):
+    is_open = serializers.BooleanField(read_only=True, help_text="Not yet won or lost.")
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id", "company", "stage", "lost_reason", *OPPORTUNITY_WRITABLE, "position", "is_open", "created_at",
+            "closed_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+        extra_kwargs = {**OPPORTUNITY_HELP, "position": {"help_text": "Place in its stage's column (0 = top)."}}
+
+
+class OpportunityIn(StrictInput, serializers.ModelSerializer):
+    marketing_source = crm_scoped(
+        MarketingSource, selectors.marketing_sources_for, required=False, allow_null=True, help_text="Id of a source."
+    )
+    owner = crm_scoped(User, staff_users_for, required=False, allow_null=True, help_text="Id of a staff user.")
+    center = ScopedPrimaryKeyField(
+        model=Center, selector=core_selectors.centers_for, required=False, allow_null=True, help_text="Id of a center."
+    )
+    probability = serializers.IntegerField(min_value=0, max_value=100, required=False, allow_null=True)
+    lost_reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+    class Meta:
+        model = Opportunity
+        fields = [*OPPORTUNITY_WRITABLE, "lost_reason"]
+        extra_kwargs = OPPORTUNITY_HELP
+
+
+class OpportunityCreateIn(OpportunityIn):
+    company = crm_scoped(Company, selectors.companies_for, help_text="Id of the company.")
+    stage = serializers.ChoiceField(choices=Opportunity.Stage.choices, default=Opportunity.Stage.LEAD)
+
+    class Meta(OpportunityIn.Meta):
+        fields = ["company", "stage", *OPPORTUNITY_WRITABLE, "lost_reason"]
+
+
+class OpportunityMoveIn(InSerializer):
+    stage = serializers.ChoiceField(choices=Opportunity.Stage.choices, help_text="The target stage.")
+    position = serializers.IntegerField(
+        min_value=0, max_value=1_000_000, required=False, allow_null=True, help_text="Index in the column; null: last."
+    )
+    lost_reason = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", help_text="Required to move to lost."
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Activities
+# --------------------------------------------------------------------------------------------------
+class ActivityOut(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = [
+            "id", "company", "opportunity", "kind", "status", "scheduled_at", "staff", "notes", "done_at", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+        extra_kwargs = {"staff": {"help_text": "Id of the staff user in charge."}}
+
+
+class ActivityIn(StrictInput, serializers.ModelSerializer):
+    opportunity = crm_scoped(
+        Opportunity, selectors.opportunities_for, required=False, allow_null=True, help_text="Id of an opportunity."
+    )
+    staff = crm_scoped(User, staff_users_for, required=False, help_text="Id of a staff user (default: the caller).")
+
+    class Meta:
+        model = Activity
+        fields = ["kind", "scheduled_at", "staff", "notes", "opportunity"]
+        extra_kwargs = {"notes": {"help_text": "Report of the activity."}}
+
+
+class ActivityCreateIn(ActivityIn):
+    company = crm_scoped(Company, selectors.companies_for, help_text="Id of the company.")
+
+    class Meta(ActivityIn.Meta):
+        fields = ["company", "kind", "scheduled_at", "staff", "notes", "opportunity"]
+
+
+class ActivityCompleteIn(InSerializer):
+    notes = serializers.CharField(
+        max_length=20_000, required=False, allow_blank=True, allow_null=True, help_text="The report, if any."
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Notes (internal: staff only)
+# --------------------------------------------------------------------------------------------------
+class NoteOut(serializers.ModelSerializer):
+    class Meta:
+        model = Note
+        fields = ["id", "company", "body", "author", "is_pinned", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class NoteIn(InSerializer):
+    body = serializers.CharField(max_length=20_000, help_text="The note (internal: never shown to clients).")
+    is_pinned = serializers.BooleanField(required=False, help_text="Pinned notes come first.")
+
+
+class NoteCreateIn(NoteIn):
+    company = crm_scoped(Company, selectors.companies_for, help_text="Id of the company.")
+
+
+# --------------------------------------------------------------------------------------------------
+# Actions (dated tasks)
+# --------------------------------------------------------------------------------------------------
+class ActionOut(serializers.ModelSerializer):
+    is_done = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Action
+        fields = [
+            "id", "company", "title", "details", "due_date", "assignee", "created_by", "completed_at", "is_done",
+            "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ActionIn(StrictInput, serializers.ModelSerializer):
+    company = crm_scoped(
+        Company, selectors.companies_for, required=False, allow_null=True, help_text="Id of a company."
+    )
+    assignee = crm_scoped(User, staff_users_for, help_text="Id of the staff user in charge.")
+
+    class Meta:
+        model = Action
+        fields = ["company", "title", "details", "due_date", "assignee"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Marketing sources
+# --------------------------------------------------------------------------------------------------
+SOURCE_WRITABLE = ["name", "channel", "cost", "cost_period", "is_active"]
+
+
+class MarketingSourceOut(serializers.ModelSerializer):
+    class Meta:
+        model = MarketingSource
+        fields = ["id", *SOURCE_WRITABLE, "created_at"]
+        read_only_fields = fields
+        extra_kwargs = {"cost": {"help_text": "Cost per cost_period, excluding tax."}}
+
+
+class MarketingSourceIn(StrictInput, serializers.ModelSerializer):
+    class Meta:
+        model = MarketingSource
+        fields = SOURCE_WRITABLE
+
+
+class MarketingSourceStatsOut(serializers.Serializer):
+    source = serializers.IntegerField(source="source.id", help_text="Id of the source.")
+    name = serializers.CharField(source="source.name")
+    leads = serializers.IntegerField(help_text="Companies and opportunities created with the source in the period.")
+    company_leads = serializers.IntegerField()
+    opportunity_leads = serializers.IntegerField()
+    opportunities = serializers.IntegerField(help_text="Opportunities created in the period.")
+    won = serializers.IntegerField(help_text="Opportunities won (closed) in the period.")
+    won_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    cost = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Cost prorated to the period.")
+    conversion_rate = serializers.DecimalField(
+        max_digits=9, decimal_places=2, allow_null=True, help_text="Won / opportunities, in percent."
+    )
+    roi = serializers.DecimalField(
+        max_digits=12, decimal_places=2, allow_null=True, help_text="(Won amount - cost) / cost, in percent."
+    )
+
+
+class MarketingSourceStatsQuery(serializers.Serializer):
+    start = serializers.DateField(help_text="First day of the period (YYYY-MM-DD).")
+    end = serializers.DateField(help_text="Last day of the period (YYYY-MM-DD).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"end": [_("La fin doit suivre le début.")]})
+        if (attrs["end"] - attrs["start"]).days > 3660:
+            raise serializers.ValidationError({"end": [_("Dix ans au plus.")]})
+        return attrs

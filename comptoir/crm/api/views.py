@@ -1,5 +1,6 @@
 """REST endpoints of the CRM under /api/v1/: companies (with conversion, archiving, status and the CSV
-import), contacts (members) and job functions.
+import), contacts (members), job functions, opportunities, activities, notes, actions and marketing
+sources.
 
 Views hold no rules: they validate the input's shape (`XxxIn`), call one crm service and shape the
 answer (`XxxOut`). Querysets come from the crm selectors with the token's user and organization, so
@@ -24,6 +25,12 @@ from comptoir.core.errors import ValidationFailed
 from comptoir.crm import imports, selectors, services
 from comptoir.crm.api import filters
 from comptoir.crm.api.serializers import (
+    ActionIn,
+    ActionOut,
+    ActivityCompleteIn,
+    ActivityCreateIn,
+    ActivityIn,
+    ActivityOut,
     CompanyConvertIn,
     CompanyCreateIn,
     CompanyIn,
@@ -35,8 +42,19 @@ from comptoir.crm.api.serializers import (
     ImportReportOut,
     JobFunctionIn,
     JobFunctionOut,
+    MarketingSourceIn,
+    MarketingSourceOut,
+    MarketingSourceStatsOut,
+    MarketingSourceStatsQuery,
+    NoteCreateIn,
+    NoteIn,
+    NoteOut,
+    OpportunityCreateIn,
+    OpportunityIn,
+    OpportunityMoveIn,
+    OpportunityOut,
 )
-from comptoir.crm.models import Company, Contact, JobFunction
+from comptoir.crm.models import Action, Activity, Company, Contact, JobFunction, MarketingSource, Note, Opportunity
 
 
 def _read(right: str) -> dict[str, str]:
@@ -318,3 +336,338 @@ class JobFunctionViewSet(ApiViewSet):
         data = self.validated(JobFunctionIn, partial=partial)
         function = services.update_job_function(function=function, by=self.request.user, data=data)
         return Response(self.out(function).data)
+
+
+# --------------------------------------------------------------------------------------------------
+# Opportunities
+# --------------------------------------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(summary="Opportunities (the sales pipeline)."),
+    retrieve=extend_schema(summary="An opportunity."),
+)
+class OpportunityViewSet(ApiViewSet):
+    """Opportunities from the first lead to the signed contract (or its loss), by stage and position in
+    the stage's column. Moving stages is journaled. Rights: `crm.view_opportunity`,
+    `crm.add_opportunity`, `crm.change_opportunity` (move)."""
+
+    model = Opportunity
+    serializer_class = OpportunityOut
+    filterset_class = filters.OpportunityFilter
+    required_rights = {
+        **_read("crm.view_opportunity"),
+        "create": "crm.add_opportunity",
+        "update": "crm.change_opportunity",
+        "partial_update": "crm.change_opportunity",
+        "move": "crm.change_opportunity",
+    }
+
+    def scoped_queryset(self) -> QuerySet[Opportunity]:
+        return selectors.opportunities_for(self.request.user, self.organization)
+
+    def _fresh(self, opportunity: Opportunity) -> Opportunity:
+        return self.scoped_queryset().get(pk=opportunity.pk)
+
+    @extend_schema(request=OpportunityCreateIn, responses={201: OpportunityOut}, summary="Create an opportunity.")
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = self.validated(OpportunityCreateIn)
+        company, stage = data.pop("company"), data.pop("stage")
+        lost_reason = data.pop("lost_reason", "")
+        opportunity = services.create_opportunity(
+            company=company, by=request.user, data=data, stage=stage, lost_reason=lost_reason
+        )
+        return Response(self.out(self._fresh(opportunity)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OpportunityIn, responses=OpportunityOut, summary="Replace an opportunity's details.")
+    def update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=False)
+
+    @extend_schema(request=OpportunityIn, responses=OpportunityOut, summary="Change some of an opportunity's details.")
+    def partial_update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=True)
+
+    def _update(self, *, partial: bool) -> Response:
+        opportunity = self.get_object()
+        data = self.validated(OpportunityIn, partial=partial)
+        opportunity = services.update_opportunity(opportunity=opportunity, by=self.request.user, data=data)
+        return Response(self.out(self._fresh(opportunity)).data)
+
+    @extend_schema(
+        request=OpportunityMoveIn,
+        responses=OpportunityOut,
+        summary="Move an opportunity to a stage (and a place in its column).",
+        description="Moving to `lost` needs a `lost_reason`; `won` and `lost` close it; the probability becomes "
+        "the stage's default.",
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: int) -> Response:
+        opportunity = self.get_object()
+        data = self.validated(OpportunityMoveIn)
+        opportunity = services.move_opportunity(
+            opportunity=opportunity,
+            by=request.user,
+            stage=data["stage"],
+            position=data.get("position"),
+            lost_reason=data["lost_reason"],
+        )
+        return Response(self.out(self._fresh(opportunity)).data)
+
+
+# --------------------------------------------------------------------------------------------------
+# Activities
+# --------------------------------------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(summary="Commercial activities (visits, calls, e-mails, follow-ups, meetings)."),
+    retrieve=extend_schema(summary="An activity."),
+)
+class ActivityViewSet(ApiViewSet):
+    """Activities on a company or one of its opportunities: planned, then done. Rights:
+    `crm.view_activity`, `crm.add_activity`, `crm.change_activity` (complete), `crm.delete_activity`."""
+
+    model = Activity
+    serializer_class = ActivityOut
+    filterset_class = filters.ActivityFilter
+    cursor_ordering = "-id"
+    required_rights = {
+        **_read("crm.view_activity"),
+        "create": "crm.add_activity",
+        "update": "crm.change_activity",
+        "partial_update": "crm.change_activity",
+        "destroy": "crm.delete_activity",
+        "complete": "crm.change_activity",
+    }
+
+    def scoped_queryset(self) -> QuerySet[Activity]:
+        return selectors.activities_for(self.request.user, self.organization)
+
+    def _fresh(self, activity: Activity) -> Activity:
+        return self.scoped_queryset().get(pk=activity.pk)
+
+    @extend_schema(request=ActivityCreateIn, responses={201: ActivityOut}, summary="Plan an activity.")
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = self.validated(ActivityCreateIn)
+        company = data.pop("company")
+        activity = services.plan_activity(company=company, by=request.user, data=data)
+        return Response(self.out(self._fresh(activity)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ActivityIn, responses=ActivityOut, summary="Replace an activity's details.")
+    def update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=False)
+
+    @extend_schema(request=ActivityIn, responses=ActivityOut, summary="Change some of an activity's details.")
+    def partial_update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=True)
+
+    def _update(self, *, partial: bool) -> Response:
+        activity = self.get_object()
+        data = self.validated(ActivityIn, partial=partial)
+        activity = services.update_activity(activity=activity, by=self.request.user, data=data)
+        return Response(self.out(self._fresh(activity)).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an activity.")
+    def destroy(self, request: Request, pk: int) -> Response:
+        services.delete_activity(activity=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        request=ActivityCompleteIn,
+        responses=ActivityOut,
+        summary="Mark an activity done, with its report.",
+        description="400 `already_done` when it is done already.",
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: int) -> Response:
+        activity = self.get_object()
+        data = self.validated(ActivityCompleteIn)
+        activity = services.complete_activity(activity=activity, by=request.user, notes=data.get("notes"))
+        return Response(self.out(self._fresh(activity)).data)
+
+
+# --------------------------------------------------------------------------------------------------
+# Notes
+# --------------------------------------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(summary="Internal notes on companies (staff only)."),
+    retrieve=extend_schema(summary="An internal note."),
+)
+class NoteViewSet(ApiViewSet):
+    """Permanent internal notes on a company or prospect. Internal: API tokens belong to staff members
+    only, and notes are never shown in the client portal. Rights: `crm.view_note`, `crm.add_note`,
+    `crm.change_note`, `crm.delete_note`."""
+
+    model = Note
+    serializer_class = NoteOut
+    filterset_class = filters.NoteFilter
+    cursor_ordering = "-id"
+    required_rights = {
+        **_read("crm.view_note"),
+        "create": "crm.add_note",
+        "update": "crm.change_note",
+        "partial_update": "crm.change_note",
+        "destroy": "crm.delete_note",
+    }
+
+    def scoped_queryset(self) -> QuerySet[Note]:
+        return selectors.notes_for(self.request.user, self.organization)
+
+    def _fresh(self, note: Note) -> Note:
+        return self.scoped_queryset().get(pk=note.pk)
+
+    @extend_schema(request=NoteCreateIn, responses={201: NoteOut}, summary="Add an internal note to a company.")
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = self.validated(NoteCreateIn)
+        note = services.add_note(
+            company=data["company"], by=request.user, body=data["body"], is_pinned=data.get("is_pinned", False)
+        )
+        return Response(self.out(self._fresh(note)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=NoteIn, responses=NoteOut, summary="Replace a note.")
+    def update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=False)
+
+    @extend_schema(request=NoteIn, responses=NoteOut, summary="Change a note (text or pin).")
+    def partial_update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=True)
+
+    def _update(self, *, partial: bool) -> Response:
+        note = self.get_object()
+        data = self.validated(NoteIn, partial=partial)
+        note = services.update_note(note=note, by=self.request.user, data=data)
+        return Response(self.out(self._fresh(note)).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a note.")
+    def destroy(self, request: Request, pk: int) -> Response:
+        services.delete_note(note=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --------------------------------------------------------------------------------------------------
+# Actions
+# --------------------------------------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(summary="Actions: dated tasks assigned to staff."),
+    retrieve=extend_schema(summary="An action."),
+)
+class ActionViewSet(ApiViewSet):
+    """Actions: dated tasks (title, due date, assignee, usually about a company). Rights:
+    `crm.view_action`, `crm.add_action`, `crm.change_action` (complete, reopen), `crm.delete_action`."""
+
+    model = Action
+    serializer_class = ActionOut
+    filterset_class = filters.ActionFilter
+    required_rights = {
+        **_read("crm.view_action"),
+        "create": "crm.add_action",
+        "update": "crm.change_action",
+        "partial_update": "crm.change_action",
+        "destroy": "crm.delete_action",
+        "complete": "crm.change_action",
+        "reopen": "crm.change_action",
+    }
+
+    def scoped_queryset(self) -> QuerySet[Action]:
+        return selectors.actions_for(self.request.user, self.organization)
+
+    def _fresh(self, item: Action) -> Action:
+        return self.scoped_queryset().get(pk=item.pk)
+
+    @extend_schema(request=ActionIn, responses={201: ActionOut}, summary="Create an action.")
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = self.validated(ActionIn)
+        item = services.create_action(organization=self.organization, by=request.user, data=data)
+        return Response(self.out(self._fresh(item)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ActionIn, responses=ActionOut, summary="Replace an action.")
+    def update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=False)
+
+    @extend_schema(request=ActionIn, responses=ActionOut, summary="Change some of an action.")
+    def partial_update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=True)
+
+    def _update(self, *, partial: bool) -> Response:
+        item = self.get_object()
+        data = self.validated(ActionIn, partial=partial)
+        item = services.update_action(action=item, by=self.request.user, data=data)
+        return Response(self.out(self._fresh(item)).data)
+
+    @extend_schema(responses={204: None}, summary="Delete an action.")
+    def destroy(self, request: Request, pk: int) -> Response:
+        services.delete_action(action=self.get_object(), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=ActionOut, summary="Mark an action done.")
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: int) -> Response:
+        item = services.complete_action(action=self.get_object(), by=request.user)
+        return Response(self.out(self._fresh(item)).data)
+
+    @extend_schema(request=None, responses=ActionOut, summary="Reopen a done action.")
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: int) -> Response:
+        item = services.reopen_action(action=self.get_object(), by=request.user)
+        return Response(self.out(self._fresh(item)).data)
+
+
+# --------------------------------------------------------------------------------------------------
+# Marketing sources
+# --------------------------------------------------------------------------------------------------
+@extend_schema_view(
+    list=extend_schema(summary="Marketing sources (acquisition channels)."),
+    retrieve=extend_schema(summary="A marketing source."),
+)
+class MarketingSourceViewSet(ApiViewSet):
+    """Marketing sources ("Marketing → Sources"): name, channel, cost per period; deactivated with
+    `"is_active": false`. `stats` gives leads, wins, conversion rate and ROI over a period. Rights:
+    `crm.view_marketingsource`, `crm.add_marketingsource`, `crm.change_marketingsource`."""
+
+    model = MarketingSource
+    serializer_class = MarketingSourceOut
+    required_rights = {
+        **_read("crm.view_marketingsource"),
+        "create": "crm.add_marketingsource",
+        "update": "crm.change_marketingsource",
+        "partial_update": "crm.change_marketingsource",
+        "stats": "crm.view_marketingsource",
+    }
+
+    def scoped_queryset(self) -> QuerySet[MarketingSource]:
+        return selectors.marketing_sources_for(self.request.user, self.organization)
+
+    @extend_schema(request=MarketingSourceIn, responses={201: MarketingSourceOut}, summary="Create a source.")
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = self.validated(MarketingSourceIn)
+        source = services.create_marketing_source(organization=self.organization, by=request.user, data=data)
+        return Response(self.out(source).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MarketingSourceIn, responses=MarketingSourceOut, summary="Replace a source.")
+    def update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=False)
+
+    @extend_schema(request=MarketingSourceIn, responses=MarketingSourceOut, summary="Change some of a source.")
+    def partial_update(self, request: Request, pk: int) -> Response:
+        return self._update(partial=True)
+
+    def _update(self, *, partial: bool) -> Response:
+        source = self.get_object()
+        data = self.validated(MarketingSourceIn, partial=partial)
+        source = services.update_marketing_source(source=source, by=self.request.user, data=data)
+        return Response(self.out(source).data)
+
+    @extend_schema(
+        parameters=[MarketingSourceStatsQuery],
+        responses=MarketingSourceStatsOut(many=True),
+        summary="Per source over a period: leads, won opportunities and amount, conversion rate, cost, ROI.",
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def stats(self, request: Request) -> Response:
+        query = MarketingSourceStatsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        statistics = selectors.marketing_source_statistics(
+            request.user, self.organization, start=query.validated_data["start"], end=query.validated_data["end"]
+        )
+        return Response(MarketingSourceStatsOut(statistics, many=True).data)

@@ -2,4 +2,16 @@
 
 from comptoir.core.testing import tenancy_walk_test
 
-test_crm_api = tenancy_walk_test(namespaces=[], api_prefixes=["companies", "contacts", "job-functions"])
+test_crm_api = tenancy_walk_test(
+    namespaces=[],
+    api_prefixes=[
+        "companies",
+        "contacts",
+        "job-functions",
+        "opportunities",
+        "activities",
+        "notes",
+        "actions",
+        "marketing-sources",
+    ],
+)
