@@ -40,7 +40,7 @@
       Sortable.create(list, {
         group: "opportunities",
         animation: 150,
-        filter: "select, input, button, a",
+        filter: "select, input, button, label",
         preventOnFilter: false,
         onEnd: function (event) {
           var stage = event.to.dataset.stage;
