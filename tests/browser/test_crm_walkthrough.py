@@ -6,9 +6,12 @@ and finds it in the sources' statistics table.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -54,7 +57,67 @@ def open_menu(page, section: str, label: str) -> None:  # type: ignore[no-untype
         entries.get_by_role("link", name=label, exact=True).click()
 
 
-def test_staff_follows_frontmanager_companies_members_pipeline_and_sources(page, server: Server):  # type: ignore[no-untyped-def]
+def activation_path(mail: Path) -> str:
+    """The activation link of an e-mail written by the file backend (its host is the SITE_URL's)."""
+    message = email.message_from_bytes(mail.read_bytes().split(b"\n---------")[0], policy=email.policy.default)
+    body = message.get_content()  # type: ignore[attr-defined]
+    match = re.search(r"https?://[^/\s]+(/accounts/activate/\S+/\S+/)", body)
+    assert match, f"no activation link in {mail}:\n{body}"
+    return match[1]
+
+
+def portal_login(page, server: Server, email_address: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{server.url}/portal/login/")
+    page.fill("input[name=workspace]", server.workspace)
+    page.fill("input[name=email]", email_address)
+    page.fill("input[name=password]", password)
+    submit(page, "form:has(input[name=workspace])")
+    assert urlsplit(page.url).path == "/portal/", page.url
+
+
+def member_chooses_a_password_and_enters_the_portal(
+    browser, server: Server, mail: Path, *, email: str, company_name: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The new member (a manager) follows the e-mail's link, chooses a password, and sees their company in
+    the portal (no « Membres » page: that is for the company's administrators)."""
+    context = browser.new_context(locale="fr-FR", viewport=DESKTOP, extra_http_headers={"Accept-Language": "fr"})
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(server.url + activation_path(mail))
+        password = "Parcours-Membre-2026!"
+        page.fill("input[name=new_password1]", password)
+        page.fill("input[name=new_password2]", password)
+        submit(page, "form:has(input[name=new_password1])")
+        page.context.clear_cookies()
+        portal_login(page, server, email, password)
+        company = page.locator("section.card").filter(has_text="Mon entreprise").filter(has_text=company_name)
+        assert re.search(r"PR-\d{6}", company.inner_text()) and "Manager" in company.inner_text()
+        assert page.locator('a[href="/portal/members/"]').count() == 0
+        assert page.goto(f"{server.url}/portal/members/").status == 403
+    finally:
+        context.close()
+
+
+def test_the_demo_portal_member_sees_their_company_and_its_members(browser, server: Server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="fr-FR", viewport=DESKTOP, extra_http_headers={"Accept-Language": "fr"})
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        portal_login(page, server, f"membre@{server.workspace}.comptoir.test", server.password)
+        company = page.locator("section.card").filter(has_text="Mon entreprise").first
+        assert "Atelier Lumière" in company.inner_text() and "Administrateur" in company.inner_text()
+        assert re.search(r"CL-\d{6}", company.inner_text())
+        with page.expect_navigation():
+            page.locator("aside").get_by_role("link", name="Membres").click()
+        rows = page.locator("main table tbody tr")
+        assert rows.count() >= 2
+        assert rows.filter(has_text="Margaux Lefort").filter(has_text="Administrateur").count() == 1
+    finally:
+        context.close()
+
+
+def test_staff_follows_frontmanager_companies_members_pipeline_and_sources(browser, page, server: Server):  # type: ignore[no-untyped-def]
     suffix = secrets.token_hex(3)
     company_name = f"Studio Parcours {suffix}"
     member_email = f"paul.roux.{suffix}@parcours.test"
@@ -115,8 +178,10 @@ def test_staff_follows_frontmanager_companies_members_pipeline_and_sources(page,
         page.get_by_role("button", name="Activer le compte").click()
     page.locator(".alert-success").first.wait_for()
     new_mails = set(mail_dir.glob("*")) - mails_before if mail_dir.exists() else set()
-    assert any(member_email in mail.read_text(errors="replace") for mail in new_mails), (
-        f"no activation e-mail to {member_email} in {mail_dir}"
+    activation_mails = [mail for mail in new_mails if member_email in mail.read_text(errors="replace")]
+    assert activation_mails, f"no activation e-mail to {member_email} in {mail_dir}"
+    member_chooses_a_password_and_enters_the_portal(
+        browser, server, activation_mails[0], email=member_email, company_name=company_name
     )
 
     # §3 back to the company page → « Ajouter une opportunité »
