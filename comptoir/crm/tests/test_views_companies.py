@@ -674,3 +674,10 @@ def test_an_inactive_job_function_stays_on_the_members_who_have_it(org, admin, s
     assert response.status_code == 302
     contact.refresh_from_db()
     assert contact.job_function == function and contact.company_role == "manager"
+
+
+def test_the_journal_links_to_the_company_and_member_pages(admin, staff_client, company):
+    response = staff_client(admin).get(reverse("manage:journal_list"))
+
+    page = html(response)
+    assert company.get_absolute_url() in page and company.contacts.get().get_absolute_url() in page
