@@ -18,7 +18,6 @@ from comptoir.core.models import Organization, User
 from comptoir.core.services import CONSTRAINT_FIELDS, apply_changes, validate
 from comptoir.crm.models import Company, Contact, JobFunction, phone_digits
 
-
 CONSTRAINT_FIELDS.update({"duplicate_siret": "siret", "duplicate_email": "email"})
 
 DEFAULT_JOB_FUNCTIONS = ["Direction", "Commercial", "Technique", "Administratif", "Facturation"]
