@@ -423,26 +423,23 @@ def company_opportunities(request: HttpRequest, pk: int) -> HttpResponse:
 # --------------------------------------------------------------------------------------------------
 # Activities
 # --------------------------------------------------------------------------------------------------
-def _activity_status(activity: Activity) -> Activity:
-    return activity
-
-
 @right_required("crm.view_activity")
 def activity_list(request: HttpRequest) -> HttpResponse:
     """Commerce → Activités: the viewer's own by default ("Afficher : Mes activités")."""
     if not any(name in request.GET for name in ActivityFilter.base_filters):
         request.GET = request.GET.copy()
         request.GET["scope"] = "mine"
+    can_change = can(request, "crm.change_activity")
     columns = [
         Column("scheduled_at", gettext_lazy("Date"), sort="scheduled_at", kind="datetime"),
-        Column("kind", gettext_lazy("Type"), accessor=lambda a: a.get_kind_display(), sort="kind", kind="badge"),
+        Column("kind", gettext_lazy("Type"), accessor=lambda a: a.get_kind_display(), sort="kind", link=True),
         Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name"),
         Column("opportunity", gettext_lazy("Opportunité"), accessor="opportunity.title"),
         Column("staff", gettext_lazy("Collaborateur"), accessor="staff"),
         Column(
             "status",
             gettext_lazy("Statut"),
-            accessor=_activity_status,
+            accessor=lambda activity: activity,
             template="crm/pipeline/_activity_status_cell.html",
             export=lambda a: a.get_status_display(),
         ),
@@ -459,8 +456,8 @@ def activity_list(request: HttpRequest) -> HttpResponse:
         title=gettext_lazy("Activités"),
         export_name="activites",
         empty_message=gettext_lazy("Aucune activité. Planifiez-en une depuis la fiche d'une entreprise."),
-        row_url=lambda activity: reverse("crm:activity_edit", args=[activity.pk]),
-        extra_context={"can_change_activity": can(request, "crm.change_activity")},
+        row_url=(lambda activity: reverse("crm:activity_edit", args=[activity.pk])) if can_change else (lambda _: None),
+        extra_context={"can_change_activity": can_change},
     ).response()
 
 
