@@ -357,3 +357,12 @@ def test_the_fiche_shows_the_stage_change_in_its_timeline(org, admin, staff_clie
     changes = {change.label: (change.before, change.after) for change in item.changes}
     assert item.verb == "Changement d'étape"
     assert changes == {"Étape": ("Lead", "Visite planifiée"), "Probabilité (%)": (10, 55)}
+
+
+def test_the_company_page_has_the_opportunities_and_activities_tabs(org, admin, staff_client):
+    company = CompanyFactory(organization=org)
+
+    shown = staff_client(admin).get(reverse("crm:company_detail", args=[company.pk])).content.decode()
+
+    assert reverse("crm:company_opportunities", args=[company.pk]) in shown
+    assert reverse("crm:company_activities", args=[company.pk]) in shown
