@@ -366,3 +366,21 @@ def test_the_company_page_has_the_opportunities_and_activities_tabs(org, admin, 
 
     assert reverse("crm:company_opportunities", args=[company.pk]) in shown
     assert reverse("crm:company_activities", args=[company.pk]) in shown
+
+
+def test_dashboard_widgets_are_shown_in_order_and_hidden_when_their_context_is_none(rf):
+    from comptoir.core import dashboard
+
+    saved = dict(dashboard._widgets)
+    try:
+        dashboard._widgets.clear()
+        dashboard.register_widget("b.html", lambda request: {"n": 2}, order=20)
+        dashboard.register_widget("a.html", lambda request: {"n": 1}, order=10)
+        dashboard.register_widget("hidden.html", lambda request: None, order=5)
+
+        shown = dashboard.widgets_for(rf.get("/"))
+    finally:
+        dashboard._widgets.clear()
+        dashboard._widgets.update(saved)
+
+    assert shown == [{"template_name": "a.html", "context": {"n": 1}}, {"template_name": "b.html", "context": {"n": 2}}]
