@@ -5,7 +5,7 @@ each app adds its own objects.
 
 The output is read by scripts/run.sh and tests/browser/conftest.py: keep "(workspace: SLUG)" and one
 "  EMAIL  PASSWORD  (Role)" line per staff login
-(the client portal's logins that apps add follow, in the same form, after "Client portal at URL").
+(the client portal's logins that apps add follow, in the same form, after "Client portal: log in at URL").
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {email:<{width}}  {password}  ({label})")
         if ctx.portal_logins:
             self.stdout.write("")
-            self.stdout.write(self.style.SUCCESS(f"Client portal at {settings.SITE_URL}{reverse('portal:login')}"))
+            self.stdout.write(
+                self.style.SUCCESS(f"Client portal: log in at {settings.SITE_URL}{reverse('portal:login')}")
+            )
             for label, email, password in ctx.portal_logins:
                 self.stdout.write(f"  {email:<{width}}  {password}  ({label})")
