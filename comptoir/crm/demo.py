@@ -1,6 +1,5 @@
 """The CRM's demo data: marketing sources, 200 companies (prospects and clients) with their members,
-a portal member, and — through the pipeline and follow-up services — opportunities at every stage,
-activities, notes and actions.
+a portal member, opportunities at every stage, activities, notes and actions.
 
 Deterministic (one seeded random generator per tenant, every value drawn whether or not its object
 already exists) and idempotent (companies are looked up by name, members by e-mail, opportunities by
@@ -265,16 +264,14 @@ def _plan_followup(rng: random.Random, plan: CompanyPlan, today: datetime.date, 
 # --------------------------------------------------------------------------------------------------
 def marketing_sources(ctx: DemoContext) -> None:
     existing = set(MarketingSource.objects.filter(organization=ctx.organization).values_list("name", flat=True))
-    create = getattr(services, "create_marketing_source", None)
     for name, channel, cost, period in SOURCES:
-        if name in existing:
-            continue
-        data = {"name": name, "channel": channel, "cost": cost, "cost_period": period}
-        if create is not None:
-            create(organization=ctx.organization, by=ctx.administrator, data=data)
-        else:  # the follow-up services are not there yet
-            MarketingSource.objects.create(organization=ctx.organization, **data)
-        ctx.created_one("marketing sources")
+        if name not in existing:
+            services.create_marketing_source(
+                organization=ctx.organization,
+                by=ctx.administrator,
+                data={"name": name, "channel": channel, "cost": cost, "cost_period": period},
+            )
+            ctx.created_one("marketing sources")
 
 
 def companies(ctx: DemoContext) -> None:
@@ -357,11 +354,7 @@ def portal_member(ctx: DemoContext) -> None:
 
 
 def followup(ctx: DemoContext) -> None:
-    """Opportunities, activities, notes and actions, through the pipeline and follow-up services once they exist."""
-    has_pipeline = all(hasattr(services, name) for name in ("create_opportunity", "move_opportunity", "plan_activity"))
-    has_followup = all(hasattr(services, name) for name in ("add_note", "create_action"))
-    if not (has_pipeline or has_followup):
-        return
+    """Opportunities (moved stage by stage), activities, notes and actions, through the services."""
     organization, admin = ctx.organization, ctx.administrator
     companies_by_name = {company.name: company for company in Company.objects.filter(organization=organization)}
     opportunity_titles = set(Opportunity.objects.filter(organization=organization).values_list("company_id", "title"))
@@ -375,24 +368,20 @@ def followup(ctx: DemoContext) -> None:
         company = companies_by_name.get(plan.name)
         if company is None:
             continue
-        if has_pipeline:
-            for spec in plan.opportunities:
-                if (company.pk, spec["title"]) in opportunity_titles:
-                    continue
+        for spec in plan.opportunities:
+            if (company.pk, spec["title"]) not in opportunity_titles:
                 _create_opportunity(ctx, company, spec, sources.get(plan.data["_source"] or ""))
                 opportunity_titles.add((company.pk, spec["title"]))
-            if company.pk not in with_activities and plan.activities:
-                for spec in plan.activities:
-                    _create_activity(ctx, company, spec, now)
-                with_activities.add(company.pk)
-        if has_followup:
-            if company.pk not in with_notes and plan.notes:
-                for body in plan.notes:
-                    services.add_note(company=company, by=admin, body=body)
-                    ctx.created_one("notes")
-            if company.pk not in with_actions and plan.actions:
-                for spec in plan.actions:
-                    _create_action(ctx, company, spec, today)
+        if company.pk not in with_activities:
+            for spec in plan.activities:
+                _create_activity(ctx, company, spec, now)
+        if company.pk not in with_notes:
+            for body in plan.notes:
+                services.add_note(company=company, by=admin, body=body)
+                ctx.created_one("notes")
+        if company.pk not in with_actions:
+            for spec in plan.actions:
+                _create_action(ctx, company, spec, today)
 
 
 def _create_opportunity(ctx: DemoContext, company: Company, spec: dict[str, Any], source: Any) -> None:
@@ -426,7 +415,7 @@ def _create_activity(ctx: DemoContext, company: Company, spec: dict[str, Any], n
             "notes": ACTIVITY_NOTES[spec["kind"]],
         },
     )
-    if spec["done"] and hasattr(services, "complete_activity"):
+    if spec["done"]:
         services.complete_activity(activity=activity, by=ctx.administrator)
     ctx.created_one("activities")
 
@@ -442,7 +431,7 @@ def _create_action(ctx: DemoContext, company: Company, spec: dict[str, Any], tod
             "assignee": ctx.staff.get(spec["_assignee"], ctx.administrator),
         },
     )
-    if spec["done"] and hasattr(services, "complete_action"):
+    if spec["done"]:
         services.complete_action(action=action, by=ctx.administrator)
     ctx.created_one("actions")
 
