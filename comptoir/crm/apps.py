@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -15,3 +16,4 @@ class CrmConfig(AppConfig):
         tenancy.register_portal_access(has_portal_access)
         navigation.register_entries()
         search.register()
+        post_migrate.connect(search.repair_sqlite_index, sender=self)

@@ -19,10 +19,11 @@ most `limit + 1` hits, the extra one meaning "more" ("8+").
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import BooleanField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import NoReverseMatch, reverse
@@ -284,6 +285,36 @@ def search_crm(*, user: Any, organization: Any, query: str, limit: int = 8) -> d
         "company": search_companies(user, organization, query, limit),
         "contact": search_contacts(user, organization, query, limit),
     }
+
+
+def repair_sqlite_index(*, using: str = "default", **kwargs: Any) -> list[str]:
+    """After `migrate` on SQLite: recreate the FTS triggers a table rebuild dropped, and refill the index.
+
+    Django rebuilds a SQLite table for some schema changes (copy, drop, rename), which drops its
+    triggers; migration 0002_search_indexes holds the statements. Returns the triggers recreated."""
+    db = connections[using]
+    if db.vendor != "sqlite":
+        return []
+    with db.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger') AND name LIKE 'crm_%'")
+        present = {row[0] for row in cursor.fetchall()}
+        if "crm_search" not in present:
+            return []
+        migration = importlib.import_module("comptoir.crm.migrations.0002_search_indexes")
+        triggers = {
+            statement.split()[2]: statement
+            for statement in migration.SQLITE_FORWARDS
+            if statement.startswith("CREATE TRIGGER")
+        }
+        missing = sorted(set(triggers) - present)
+        if missing:
+            for name in missing:
+                cursor.execute(triggers[name])
+            cursor.execute("DELETE FROM crm_search")
+            for statement in migration.SQLITE_FORWARDS:
+                if statement.startswith("INSERT INTO crm_search"):
+                    cursor.execute(statement)
+    return missing
 
 
 def register() -> None:

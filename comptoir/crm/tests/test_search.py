@@ -193,3 +193,18 @@ def test_the_api_serves_the_same_search(org, admin, dupont, api_client, staff_of
     from rest_framework.test import APIClient
 
     assert APIClient().get("/api/v1/search/", {"q": "dupont"}).status_code == 401
+
+
+def test_sqlite_triggers_dropped_by_a_table_rebuild_are_recreated_after_migrate(org, admin, dupont):
+    from comptoir.crm.search import repair_sqlite_index
+
+    if connection.vendor != "sqlite":
+        assert repair_sqlite_index(using="default") == []
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER crm_contact_search_update")
+    Contact.objects.filter(company=dupont).update(last_name="Lefèvre")  # not indexed: no trigger
+
+    assert repair_sqlite_index(using="default") == ["crm_contact_search_update"]
+    assert labels(search_crm(user=admin, organization=org, query="lefèvre")["contact"]) == ["Jeanne Lefèvre"]
+    assert repair_sqlite_index(using="default") == []
