@@ -148,6 +148,7 @@ def test_add_staff_member_creates_account_and_sends_activation(
     assert len(mailoutbox) == 1
     assert org.slug in mailoutbox[0].body
     assert "/accounts/activate/" in mailoutbox[0].body
+    assert "nouveau@example.test" in mailoutbox[0].body  # the login is spelled out
 
 
 def test_audit_journal_is_append_only(org, admin):
