@@ -39,6 +39,15 @@ def staff_users(request: Any) -> QuerySet[User]:
     return User.objects.filter(pk__in=staff.values("user_id")).order_by("last_name", "first_name", "email")
 
 
+def account_managers(request: Any) -> QuerySet[User]:
+    """The staff who manage at least one of the organization's companies: the filter's choices stay short
+    even for an operator with thousands of staff members."""
+    if request is None:
+        return User.objects.none()
+    managed = Company.objects.filter(organization=_organization(request), account_manager__isnull=False)
+    return staff_users(request).filter(pk__in=managed.values("account_manager_id"))
+
+
 def _sources(request: Any) -> QuerySet[MarketingSource]:
     if request is None:
         return MarketingSource.objects.none()
@@ -50,7 +59,7 @@ class CompanyFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Statut"), choices=Company.Status.choices, empty_label=_("Tous"))
     center = django_filters.ModelChoiceFilter(label=_("Centre"), queryset=_centers, empty_label=_("Tous"))
     account_manager = django_filters.ModelChoiceFilter(
-        label=_("Chargé de compte"), queryset=staff_users, empty_label=_("Tous")
+        label=_("Chargé de compte"), queryset=account_managers, empty_label=_("Tous")
     )
     marketing_source = django_filters.ModelChoiceFilter(label=_("Source"), queryset=_sources, empty_label=_("Toutes"))
     archived = django_filters.ChoiceFilter(
