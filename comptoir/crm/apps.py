@@ -17,3 +17,6 @@ class CrmConfig(AppConfig):
         navigation.register_entries()
         search.register()
         post_migrate.connect(search.repair_sqlite_index, sender=self)
+        # The back office views register their journal links and home-page widget when imported:
+        # import them at start-up, not at the first request.
+        from comptoir.crm import urls  # noqa: F401
