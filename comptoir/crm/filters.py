@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from comptoir.core import selectors as core_selectors
 from comptoir.core.filters import ActiveFilter
 from comptoir.core.models import Center, User
+from comptoir.core.widgets import DataSelect
 from comptoir.crm import selectors
 from comptoir.crm.models import Company, JobFunction, MarketingSource
 
@@ -57,11 +58,15 @@ def _sources(request: Any) -> QuerySet[MarketingSource]:
 class CompanyFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Type"), choices=Company.Kind.choices, empty_label=_("Tous"))
     status = django_filters.ChoiceFilter(label=_("Statut"), choices=Company.Status.choices, empty_label=_("Tous"))
-    center = django_filters.ModelChoiceFilter(label=_("Centre"), queryset=_centers, empty_label=_("Tous"))
-    account_manager = django_filters.ModelChoiceFilter(
-        label=_("Chargé de compte"), queryset=account_managers, empty_label=_("Tous")
+    center = django_filters.ModelChoiceFilter(
+        label=_("Centre"), queryset=_centers, empty_label=_("Tous"), widget=DataSelect
     )
-    marketing_source = django_filters.ModelChoiceFilter(label=_("Source"), queryset=_sources, empty_label=_("Toutes"))
+    account_manager = django_filters.ModelChoiceFilter(
+        label=_("Chargé de compte"), queryset=account_managers, empty_label=_("Tous"), widget=DataSelect
+    )
+    marketing_source = django_filters.ModelChoiceFilter(
+        label=_("Source"), queryset=_sources, empty_label=_("Toutes"), widget=DataSelect
+    )
     archived = django_filters.ChoiceFilter(
         label=_("Archivage"),
         choices=[(ARCHIVED_ONLY, _("Archivées")), (ARCHIVED_ALL, _("Toutes"))],

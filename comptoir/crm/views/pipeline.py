@@ -34,6 +34,7 @@ from comptoir.core.views.base import (
     right_required,
     timeline,
 )
+from comptoir.core.widgets import DataSelect
 from comptoir.crm import selectors, services
 from comptoir.crm.models import Activity, Company, MarketingSource, Opportunity
 
@@ -157,13 +158,13 @@ class OpportunityFilter(django_filters.FilterSet):
     stage = django_filters.ChoiceFilter(label=gettext_lazy("Étape"), choices=Opportunity.Stage.choices,
                                         empty_label=gettext_lazy("Toutes"))  # fmt: skip
     owner = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Responsable"), queryset=_staff_choices, empty_label=gettext_lazy("Tous")
+        label=gettext_lazy("Responsable"), queryset=_staff_choices, empty_label=gettext_lazy("Tous"), widget=DataSelect
     )
     marketing_source = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Source"), queryset=_source_choices, empty_label=gettext_lazy("Toutes")
+        label=gettext_lazy("Source"), queryset=_source_choices, empty_label=gettext_lazy("Toutes"), widget=DataSelect
     )
     center = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Centre"), queryset=_center_choices, empty_label=gettext_lazy("Tous")
+        label=gettext_lazy("Centre"), queryset=_center_choices, empty_label=gettext_lazy("Tous"), widget=DataSelect
     )
 
     class Meta:
@@ -183,7 +184,10 @@ class ActivityFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=gettext_lazy("Statut"), choices=Activity.Status.choices,
                                          empty_label=gettext_lazy("Tous"))  # fmt: skip
     staff = django_filters.ModelChoiceFilter(
-        label=gettext_lazy("Collaborateur"), queryset=_staff_choices, empty_label=gettext_lazy("Tous")
+        label=gettext_lazy("Collaborateur"),
+        queryset=_staff_choices,
+        empty_label=gettext_lazy("Tous"),
+        widget=DataSelect,
     )
     scheduled_from = django_filters.DateFilter(
         label=gettext_lazy("Du"), field_name="scheduled_at", lookup_expr="date__gte", widget=date_input()
