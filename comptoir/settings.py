@@ -170,7 +170,9 @@ LOCALE_PATHS = [BASE_DIR / "comptoir" / "locale"]
 TIME_ZONE = "Europe/Paris"
 USE_I18N = True
 USE_TZ = True
-USE_THOUSAND_SEPARATOR = True
+# Off: with it, every integer in a template is grouped ("2 034"), ids and form values included. Amounts
+# and counts are grouped where they are shown (the money filter, lists.count_label, number_format).
+USE_THOUSAND_SEPARATOR = False
 FORMAT_MODULE_PATH = ["comptoir.formats"]
 
 # --- Static and media files -----------------------------------------------------------------------

@@ -114,3 +114,11 @@ def test_healthz_answers_when_the_database_answers(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_integers_in_templates_are_not_grouped_so_ids_stay_usable():
+    """An id in an HTML attribute must read 2034, never "2 034" (amounts and counts are grouped explicitly)."""
+    from django.template import Context, Template
+
+    with translation.override("fr"):
+        assert Template('<span id="action-{{ pk }}">').render(Context({"pk": 2034})) == '<span id="action-2034">'
