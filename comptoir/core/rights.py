@@ -8,6 +8,7 @@ permission classes ask the same `has_right`, so the UI and the API can never dis
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,13 @@ def declared_rights() -> set[tuple[str, str]]:
     return declared
 
 
+@functools.cache
+def every_right() -> frozenset[str]:
+    """The names of every right ("crm.view_company"): what an administrator holds. The models' declarations
+    do not change while the process runs, and migrate creates a Permission row for each of them."""
+    return frozenset(f"{app_label}.{codename}" for app_label, codename in declared_rights())
+
+
 def module_permissions() -> QuerySet[Permission]:
     """Every right that a role can hold, in a stable order."""
     declared = declared_rights()
@@ -122,7 +130,7 @@ def membership(user: User | None, organization: Organization | int | None) -> St
 
 def role_rights(role: Role) -> frozenset[str]:
     if role.holds_every_right:
-        return frozenset(permission_name(perm) for perm in module_permissions())
+        return every_right()
     return frozenset(
         f"{app_label}.{codename}"
         for app_label, codename in role.permissions.values_list("content_type__app_label", "codename")

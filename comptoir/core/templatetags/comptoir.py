@@ -28,6 +28,12 @@ def can(context: template.Context, perm: str) -> bool:
 
 
 @register.simple_tag(takes_context=True)
+def list_row(context: template.Context, row: Any) -> str:
+    """The cells of a row of a ListPage (comptoir.core.lists.Row)."""
+    return row.render(context)
+
+
+@register.simple_tag(takes_context=True)
 def query_replace(context: template.Context, **changes: Any) -> str:
     """The current query string with some parameters replaced (None removes one)."""
     request = context["request"]
