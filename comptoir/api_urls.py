@@ -5,12 +5,15 @@ are "api:<basename>-list", "api:<basename>-detail", "api:<basename>-<action>". A
 /api/v1/ answers a JSON 404.
 """
 
+from importlib import import_module
+
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from comptoir.core.api import views as core
 from comptoir.core.api.errors import not_found
 from comptoir.core.api.search import SearchViewSet
+from comptoir.core.areas import collect
 from comptoir.crm.api import views as crm
 
 app_name = "api"
@@ -32,6 +35,11 @@ router.register("activities", crm.ActivityViewSet, basename="activity")
 router.register("notes", crm.NoteViewSet, basename="note")
 router.register("actions", crm.ActionViewSet, basename="action")
 router.register("marketing-sources", crm.MarketingSourceViewSet, basename="marketingsource")
+# Later apps list their routes per area (comptoir.core.areas): ROUTES = [(prefix, viewset, basename)]
+for app in ("catalog", "sales"):
+    for prefix, viewset, basename in collect(f"comptoir.{app}.api", import_module(f"comptoir.{app}.areas").AREAS,
+                                             "ROUTES"):  # fmt: skip
+        router.register(prefix, viewset, basename=basename)
 
 urlpatterns = [
     path("", core.api_root, name="root"),

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "axes",
     "comptoir.core",
     "comptoir.crm",
+    "comptoir.catalog",
+    "comptoir.sales",
     "comptoir.portal",
     "comptoir.market",
 ]

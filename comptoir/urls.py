@@ -10,6 +10,8 @@ urlpatterns = [
     path("accounts/", include("comptoir.core.urls_accounts")),
     path("manage/", include("comptoir.core.urls")),
     path("manage/crm/", include("comptoir.crm.urls")),
+    path("manage/catalog/", include("comptoir.catalog.urls")),
+    path("manage/sales/", include("comptoir.sales.urls")),
     path("portal/", include("comptoir.portal.urls")),
     path("api/v1/", include("comptoir.api_urls")),
     path("", include("comptoir.market.urls")),

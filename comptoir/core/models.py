@@ -482,3 +482,32 @@ class IdempotencyRecord(TenantModel):
 
     def __str__(self) -> str:
         return self.key
+
+
+class SmsMessage(models.Model):
+    """The SMS outbox: every text message the platform sends, whatever the transport (comptoir.core.sms).
+    The default transport only writes here and to the log, so a developer reads the codes in the outbox."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        SENT = "sent", _("Envoyé")
+        FAILED = "failed", _("Échec")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", null=True)
+    to = models.CharField(_("destinataire"), max_length=30)
+    body = models.TextField(_("message"))
+    purpose = models.CharField(_("objet"), max_length=40, blank=True)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    transport = models.CharField(_("transport"), max_length=100, blank=True)
+    provider_id = models.CharField(max_length=100, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(_("créé le"), default=djtz.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("SMS")
+        verbose_name_plural = _("SMS")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.body[:30]}"
