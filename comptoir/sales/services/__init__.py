@@ -1,0 +1,1 @@
+"""One module per area; import the area module you need (e.g. `from comptoir.sales.services import quotes`)."""
