@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -38,7 +37,13 @@ class Select(forms.Select):
 
 def _attributes(attrs: dict[str, Any]) -> SafeString:
     """HTML attributes as django/forms/widgets/attrs.html writes them (True: bare name, False: left out)."""
-    return flatatt({key: value for key, value in attrs.items() if value is not False and value is not None})
+    return mark_safe(
+        "".join(
+            format_html(" {}", key) if value is True else format_html(' {}="{}"', key, str(value))
+            for key, value in attrs.items()
+            if value is not False and value is not None
+        )
+    )
 
 
 class DataSelect(Select):
