@@ -13,7 +13,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -49,6 +49,23 @@ for _suffix, _verb, _icon in [
     ACTION_ICONS.setdefault(_suffix, _icon)
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+# Buttons other apps add to the opportunity page: (label, url_name taking the opportunity's pk, right, icon).
+OPPORTUNITY_ACTIONS: list[tuple[Any, str, str, str]] = []
+
+
+def opportunity_actions(request: HttpRequest, opportunity: Opportunity) -> list[tuple[Any, str, str]]:
+    """(label, url, icon) of the OPPORTUNITY_ACTIONS the viewer may use and whose view exists."""
+    actions = []
+    for label, url_name, right, icon in OPPORTUNITY_ACTIONS:
+        if right and not can(request, right):
+            continue
+        try:
+            url = reverse(url_name, args=[opportunity.pk])
+        except NoReverseMatch:
+            continue
+        actions.append((label, url, icon))
+    return actions
 
 
 # --------------------------------------------------------------------------------------------------
@@ -301,6 +318,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": timeline(opportunity),
             "stages": Opportunity.Stage.choices,
             "activity_create_url": reverse("crm:opportunity_activity_create", args=[opportunity.pk]),
+            "extra_actions": opportunity_actions(request, opportunity),
             "breadcrumb": _breadcrumb_board(),
         },
     )
