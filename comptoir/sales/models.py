@@ -382,3 +382,35 @@ class SignatureEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SealingCertificate(TenantModel):
+    """The organization's key and self-signed X.509 certificate that seal signed contracts (comptoir.sales.seal).
+
+    Generated on first use; the private key is stored as PKCS#8 PEM encrypted with a key derived from
+    settings.SECRET_KEY (rotating SECRET_KEY makes it unreadable: a new certificate is then generated, and
+    documents sealed before still verify against the stored certificate). Production may instead point
+    settings.COMPTOIR_SEAL_PKCS12 to a PKCS#12 file issued by a real CA (see comptoir.sales.seal).
+    """
+
+    certificate_pem = models.TextField(_("certificat (PEM)"))
+    private_key_pem = models.TextField(_("clé privée chiffrée (PEM)"))
+    fingerprint_sha256 = models.CharField(_("empreinte SHA-256 du certificat"), max_length=64)
+    not_before = models.DateTimeField(_("valide du"))
+    not_after = models.DateTimeField(_("valide jusqu'au"))
+    is_current = models.BooleanField(_("en cours"), default=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("certificat de scellement")
+        verbose_name_plural = _("certificats de scellement")
+        ordering = ["-id"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(is_current=True), name="sealingcertificate_one_current_per_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.fingerprint_sha256[:16]}"

@@ -160,15 +160,17 @@ def update_opportunity(*, opportunity: Opportunity, by: User, data: dict[str, An
 
 @transaction.atomic
 def move_opportunity(
-    *, opportunity: Opportunity, by: User, stage: str, position: int | None = None, lost_reason: str = ""
+    *, opportunity: Opportunity, by: User | None, stage: str, position: int | None = None, lost_reason: str = ""
 ) -> Opportunity:
     """Move a card of the kanban: to another stage (journaled with before / after) and / or another place.
 
     "Perdue" requires a reason; "Contrat signé" and "Perdue" set the closing date; the probability
     becomes the new stage's default. `position` is the index in the target column (None: at the end);
-    the positions of both columns stay 0..n-1.
+    the positions of both columns stay 0..n-1. `by=None` is the system (e.g. a contract signed in the
+    portal moves its opportunity to "Contrat signé"): no rights check, the journal's actor is None.
     """
-    rights.require(by, "crm.change_opportunity", opportunity.organization_id)
+    if by is not None:
+        rights.require(by, "crm.change_opportunity", opportunity.organization_id)
     _check_stage(stage)
     opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
     before = journal.snapshot(opportunity, ["stage", "probability", "lost_reason", "closed_at"])
