@@ -681,3 +681,48 @@ def test_the_journal_links_to_the_company_and_member_pages(admin, staff_client, 
 
     page = html(response)
     assert company.get_absolute_url() in page and company.contacts.get().get_absolute_url() in page
+
+
+@pytest.fixture
+def notes_column():  # type: ignore[no-untyped-def]
+    """A column registered the way a higher app adds one (sales: contracts and value)."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from comptoir.core.lists import Column
+    from comptoir.crm.models import Note
+
+    def annotations():  # type: ignore[no-untyped-def]
+        notes = Note.objects.filter(company=OuterRef("pk")).order_by().values("company").annotate(n=Count("pk"))
+        return {"note_total": Coalesce(Subquery(notes.values("n"), output_field=IntegerField()), 0)}
+
+    extension = company_views.CompanyListColumn(
+        Column("note_total", "Notes", kind="number", sort="note_total"), "crm.view_note", annotations
+    )
+    company_views.register_company_list_column(extension)
+    yield extension
+    company_views.COMPANY_LIST_COLUMNS.remove(extension)
+
+
+def test_a_registered_column_is_shown_after_its_anchor_sorted_and_exported_with_constant_queries(
+    org, admin, staff_client, staff_of, notes_column, django_assert_num_queries
+):
+    from comptoir.crm.tests.factories import NoteFactory
+
+    client = staff_client(admin)
+    url = reverse("crm:company_list")
+    add_companies(org, 5)
+    NoteFactory.create_batch(3, company=Company.objects.filter(organization=org).order_by("name").last())
+    response = client.get(url + "?sort=-note_total")
+    keys = [header.column.key for header in response.context["headers"]]
+    assert keys[keys.index("member_count") + 1] == "note_total"
+    assert response.context["rows"][0].obj.note_total == 3
+    with_5 = count_queries(client, url)
+    add_companies(org, 60, start=5)
+    with django_assert_num_queries(with_5):
+        client.get(url)
+    assert "Notes" in client.get(url + "?export=csv").getvalue().decode("utf-8-sig").splitlines()[0]
+    # without the column's right, neither the column nor its subquery
+    technician = staff_of("technician")
+    response = staff_client(technician).get(url)
+    assert "note_total" not in [header.column.key for header in response.context["headers"]]

@@ -8,7 +8,8 @@ URL name resolves (the view exists) and the viewer holds its right.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib import messages
@@ -102,6 +103,37 @@ COMPANY_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class CompanyListColumn:
+    """A column a higher app adds to the company lists (contracts, value...): its annotations are
+    subqueries on the company rows (one query whatever the number of rows), built when a list is shown."""
+
+    column: Column
+    right: str
+    annotations: Callable[[], dict[str, Any]]
+    after: str = "member_count"
+
+
+COMPANY_LIST_COLUMNS: list[CompanyListColumn] = []
+
+
+def register_company_list_column(extension: CompanyListColumn) -> None:
+    COMPANY_LIST_COLUMNS[:] = [item for item in COMPANY_LIST_COLUMNS if item.column.key != extension.column.key]
+    COMPANY_LIST_COLUMNS.append(extension)
+
+
+def _list_columns(request: HttpRequest, queryset: QuerySet) -> tuple[list[Column], QuerySet]:
+    columns = [column for column in COMPANY_COLUMNS if can(request, COLUMN_RIGHTS.get(column.key, "crm.view_company"))]
+    for extension in COMPANY_LIST_COLUMNS:
+        if not can(request, extension.right):
+            continue
+        queryset = queryset.annotate(**extension.annotations())
+        keys = [column.key for column in columns]
+        index = keys.index(extension.after) + 1 if extension.after in keys else len(columns)
+        columns.insert(index, extension.column)
+    return columns, queryset
+
+
 # Columns showing the data of another module appear only to those who may see that module.
 COLUMN_RIGHTS = {"main_contact": "crm.view_contact", "member_count": "crm.view_contact",
                  "last_activity_at": "crm.view_activity"}  # fmt: skip
@@ -146,12 +178,11 @@ def _company_list(request: HttpRequest, kind: str | None) -> HttpResponse:
         queryset = queryset.filter(is_archived=False)
     if kind is not None:
         queryset = queryset.filter(kind=kind)
+    columns, queryset = _list_columns(request, queryset)
     return CompanyListPage(
         request,
         queryset=queryset,
-        columns=[
-            column for column in COMPANY_COLUMNS if can(request, COLUMN_RIGHTS.get(column.key, "crm.view_company"))
-        ],
+        columns=columns,
         filterset_class=CompanyFilter,
         search_placeholder=gettext_lazy("Nom, référence, e-mail, téléphone…"),
         default_sort="name",
