@@ -200,7 +200,9 @@ def trusted_certificates(organization: Organization) -> list[asn1_x509.Certifica
     if configured is not None:
         return [asn1_x509.Certificate.load(configured[1])]
     return [
-        asn1_x509.Certificate.load(x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER))
+        asn1_x509.Certificate.load(
+            x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+        )
         for pem in SealingCertificate.objects.filter(organization=organization).values_list(
             "certificate_pem", flat=True
         )
@@ -261,7 +263,5 @@ def verify_sealed_pdf(organization: Organization, pdf_bytes: bytes) -> Verificat
             False, signed_by, signed_at, _("Le sceau électronique n'est pas celui de votre organisation.")
         )
     if not covers_all:
-        return VerificationResult(
-            False, signed_by, signed_at, _("Le document a été modifié après son scellement.")
-        )
+        return VerificationResult(False, signed_by, signed_at, _("Le document a été modifié après son scellement."))
     return VerificationResult(True, signed_by, signed_at, _("Le sceau électronique est valide."))
