@@ -12,4 +12,10 @@ class SalesConfig(AppConfig):
 
         navigation.register_entries()
         # The back office views register their journal links when imported: import them at start-up.
+        # Contracts: daily jobs, company hooks (imported for their registrations), floor plan occupancy.
+        from comptoir.catalog import occupancy
+        from comptoir.sales import occupancy as contract_occupancy
         from comptoir.sales import urls  # noqa: F401
+        from comptoir.sales.services import contracts  # noqa: F401
+
+        occupancy.register(contract_occupancy.provider)
