@@ -119,8 +119,12 @@ class Applied:
 
 
 def _fr(value: Decimal) -> str:
-    text = format(value.normalize(), "f") if value == value.to_integral() else str(value)
-    return text.replace(".", ",")
+    """A number as the breakdown shows it: 40 → "40", 12.5 → "12,50", 0.9500 → "0,95", 0.9375 → "0,9375"."""
+    if value == value.to_integral():
+        return format(value.quantize(ONE), "f")
+    text = format(value.normalize(), "f")
+    units, decimals = text.split(".")
+    return f"{units},{decimals.ljust(2, '0')}"
 
 
 # --------------------------------------------------------------------------------------------------
