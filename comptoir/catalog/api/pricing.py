@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import serializers, status
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -439,18 +439,25 @@ def _breakdown(breakdown: pricing.Breakdown) -> dict[str, Any]:
     ).data
 
 
-class PricingViewSet(ApiViewSet):
+class PricingViewSet(viewsets.GenericViewSet):
     """The price breakdown of an office or a catalog article, as a quote would freeze it: each step (base,
     typology, term, service, discounts) with what it adds and the running amount, rounded to the cent.
     Discounts beyond the caller's role maximum, inactive or limited to another center are refused (400,
     field `discounts`). Rights: `catalog.view_centerrate` (office), `catalog.view_product` (product)."""
 
-    model = CenterRate
+    # Not an ApiViewSet: no list / retrieve routes, only the two actions.
+    queryset = CenterRate.objects.none()
     serializer_class = BreakdownOut
     required_rights = {"office": "catalog.view_centerrate", "product": "catalog.view_product"}
 
-    def scoped_queryset(self) -> QuerySet[CenterRate]:
-        return CenterRate.objects.none()
+    @property
+    def organization(self) -> Organization:
+        return self.request._request.organization  # type: ignore[attr-defined]
+
+    def validated(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
 
     @extend_schema(
         request=OfficePriceIn, responses=BreakdownOut, summary="Price of an office (surface × rate × grid − discounts)."

@@ -173,9 +173,9 @@ def create_price_grid(
 ) -> PriceGrid:
     rights.require(by, "catalog.add_pricegrid", organization)
     data = {**data, "name": str(data.get("name", "")).strip()}
-    grid = PriceGrid(organization=organization)
-    changes = apply_changes(grid, data, PRICE_GRID_FIELDS)
+    grid = PriceGrid(organization=organization, name=data["name"])
     _check_grid_name(grid)
+    changes = apply_changes(grid, data, PRICE_GRID_FIELDS)
     _save_unique(grid, _("Une grille tarifaire porte déjà ce nom."))
     journal.record(actor=by, action="pricegrid.created", obj=grid, changes=changes)
     for rule in rules:
@@ -189,9 +189,9 @@ def update_price_grid(*, grid: PriceGrid, by: User, data: dict[str, Any]) -> Pri
     grid = PriceGrid.objects.select_for_update().get(pk=grid.pk)
     if isinstance(data.get("name"), str):
         data = {**data, "name": data["name"].strip()}
+        _check_grid_name(PriceGrid(pk=grid.pk, organization_id=grid.organization_id, name=data["name"]))
     changes = apply_changes(grid, data, PRICE_GRID_FIELDS)
     if changes:
-        _check_grid_name(grid)
         _save_unique(grid, _("Une grille tarifaire porte déjà ce nom."))
         journal.record(actor=by, action="pricegrid.updated", obj=grid, changes=changes)
     return grid
@@ -318,9 +318,9 @@ def create_discount(
     centers = _check_centers(organization.pk, data.pop("centers", None) or [])
     if isinstance(data.get("name"), str):
         data["name"] = data["name"].strip()
-    discount = Discount(organization=organization)
-    changes = apply_changes(discount, data, DISCOUNT_FIELDS)
+    discount = Discount(organization=organization, name=data.get("name") or "")
     _check_discount_name(discount)
+    changes = apply_changes(discount, data, DISCOUNT_FIELDS)
     _save_unique(discount, _("Une réduction porte déjà ce nom."))
     discount.centers.set(centers)
     journal.record(
@@ -339,9 +339,9 @@ def update_discount(*, discount: Discount, by: User, data: dict[str, Any]) -> Di
     centers = data.pop("centers", None)
     if isinstance(data.get("name"), str):
         data["name"] = data["name"].strip()
+        _check_discount_name(Discount(pk=discount.pk, organization_id=discount.organization_id, name=data["name"]))
     changes = apply_changes(discount, data, DISCOUNT_FIELDS)
     if changes:
-        _check_discount_name(discount)
         _save_unique(discount, _("Une réduction porte déjà ce nom."))
     if centers is not None:
         centers = _check_centers(discount.organization_id, centers)
