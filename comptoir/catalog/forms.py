@@ -41,6 +41,7 @@ class SpaceForm(ServiceModelForm):
         model = Space
         fields = [name for name in space_services.SPACE_FIELDS if name != "amenities"]
         widgets = {"center": DataSelect, "description": forms.Textarea(attrs={"rows": 4})}
+        localized_fields = ["area_m2"]  # "18,5" as well as "18.5"
 
     fieldsets = [
         (_("Espace"), ["center", "name", "kind", "floor", "is_bookable", "is_active"]),
@@ -91,6 +92,7 @@ class ProductForm(ServiceModelForm):
     class Meta:
         model = Product
         fields = product_services.PRODUCT_FIELDS
+        localized_fields = ["unit_price", "credits"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "included_services": forms.Textarea(attrs={"rows": 3}),

@@ -21,9 +21,7 @@ from comptoir.catalog.services.spaces import check_center_allowed
 from comptoir.core import journal, rights
 from comptoir.core.errors import DomainError, ValidationFailed
 from comptoir.core.models import Center, Organization, User
-from comptoir.core.services import CONSTRAINT_FIELDS, apply_changes
-
-CONSTRAINT_FIELDS.update({"product_zero_vat_has_reason": "vat_exemption_reason"})
+from comptoir.core.services import apply_changes
 
 PRODUCT_FIELDS = [
     "kind", "service_type", "plan_type", "name", "description", "unit", "unit_price", "vat_rate",
@@ -65,13 +63,17 @@ def _clear_irrelevant(product: Product) -> None:
         product.validity_days = None
 
 
-def _check_product(product: Product) -> None:
+def _check_vat(product: Product) -> None:
     if product.vat_rate == VatRate.ZERO and not product.vat_exemption_reason:
         raise ValidationFailed(
             _("Une TVA à 0 % demande un motif d'exonération (ex. « Article 261 D-4° du CGI »)."),
             code="vat_exemption_reason_required",
             field="vat_exemption_reason",
         )
+
+
+def _check_product(product: Product) -> None:
+    _check_vat(product)
     if product.kind == Product.Kind.MAIN_SERVICE and not product.service_type:
         raise ValidationFailed(
             _("Un service principal demande son type de service."), code="required", field="service_type"
@@ -99,8 +101,15 @@ def _check_product(product: Product) -> None:
             raise ValidationFailed(
                 _("Listez les services inclus dans la domiciliation."), code="required", field="included_services"
             )
+    _check_duplicate(product)
+
+
+def _check_duplicate(product: Product) -> None:
     if (
-        Product.objects.filter(organization_id=product.organization_id, kind=product.kind, name__iexact=product.name)
+        product.name
+        and Product.objects.filter(
+            organization_id=product.organization_id, kind=product.kind, name__iexact=product.name
+        )
         .exclude(pk=product.pk)
         .exists()
     ):
@@ -119,7 +128,13 @@ def _save(product: Product) -> None:
 
 def _apply(product: Product, data: dict[str, Any]) -> dict[str, list[Any]]:
     before = journal.snapshot(product, PRODUCT_FIELDS)
-    apply_changes(product, _normalize(data), PRODUCT_FIELDS)
+    try:
+        apply_changes(product, _normalize(data), PRODUCT_FIELDS)
+    except ValidationFailed:
+        # the model's constraints speak of no field: say which one
+        _check_vat(product)
+        _check_duplicate(product)
+        raise
     _clear_irrelevant(product)
     return journal.diff(before, journal.snapshot(product, PRODUCT_FIELDS))
 

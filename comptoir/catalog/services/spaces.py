@@ -115,7 +115,15 @@ def _check_space(space: Space) -> None:
         raise ValidationFailed(_("La surface est obligatoire pour un bureau."), code="area_required", field="area_m2")
     if space.capacity is None or space.capacity < 1:
         raise ValidationFailed(_("La capacité doit être d'au moins 1."), code="invalid", field="capacity")
-    if Space.objects.filter(center_id=space.center_id, name__iexact=space.name).exclude(pk=space.pk).exists():
+    _check_duplicate(space)
+
+
+def _check_duplicate(space: Space) -> None:
+    if (
+        space.center_id
+        and space.name
+        and Space.objects.filter(center_id=space.center_id, name__iexact=space.name).exclude(pk=space.pk).exists()
+    ):
         raise ValidationFailed(_("Un espace de ce centre porte déjà ce nom."), code="duplicate_name", field="name")
 
 
@@ -134,7 +142,11 @@ def _apply(space: Space, data: dict[str, Any], by: User) -> dict[str, list[Any]]
     data = _normalize(data)
     if "center" in data:
         check_center_allowed(by=by, organization=space.organization_id, center=data["center"])
-    return apply_changes(space, data, SPACE_FIELDS)
+    try:
+        return apply_changes(space, data, SPACE_FIELDS)
+    except ValidationFailed:
+        _check_duplicate(space)  # the model's unique constraint speaks of no field: name it
+        raise
 
 
 # --------------------------------------------------------------------------------------------------

@@ -159,9 +159,10 @@ def test_deactivate_and_reactivate(org, admin, center):
     space.refresh_from_db()
     assert space.is_active is False
     services.set_space_active(space=space, by=admin, active=True)
-    assert list(
-        AuditEntry.objects.filter(object_id=str(space.pk)).order_by("id").values_list("action", flat=True)
-    ) == ["space.deactivated", "space.reactivated"]
+    assert list(AuditEntry.objects.filter(object_id=str(space.pk)).order_by("id").values_list("action", flat=True)) == [
+        "space.deactivated",
+        "space.reactivated",
+    ]
 
 
 def test_an_unused_space_is_deleted_with_its_photos(org, admin, center, django_capture_on_commit_callbacks):
