@@ -24,6 +24,7 @@ class Entry:
 
 ENTRIES: list[Entry] = [
     Entry(_("Accueil"), "portal:home", "house", 10),
+    Entry(_("Mon entreprise"), "portal:documents", "folder2-open", 20, capability="view_documents"),
     Entry(_("Membres"), "portal:members", "people", 80, capability="manage_members"),
 ]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from comptoir.portal import views
+from comptoir.portal import views, views_documents
 
 app_name = "portal"
 
@@ -9,4 +9,16 @@ urlpatterns = [
     path("login/", views.portal_login, name="login"),
     path("logout/", views.portal_logout, name="logout"),
     path("members/", views.portal_members, name="members"),
+    path("documents/", views_documents.documents, name="documents"),
+    path("quotes/<int:pk>/pdf/", views_documents.quote_pdf, name="quote_pdf"),
+    path("contracts/<int:pk>/sign/", views_documents.contract_sign, name="contract_sign"),
+    path("contracts/<int:pk>/sign/code/", views_documents.contract_sign_code, name="contract_sign_code"),
+    path("contracts/<int:pk>/sign/confirm/", views_documents.contract_sign_confirm, name="contract_sign_confirm"),
+    path("contracts/<int:pk>/signed/", views_documents.contract_signed, name="contract_signed"),
+    path("contracts/<int:pk>/document/", views_documents.contract_document, name="contract_document"),
+    path(
+        "contracts/<int:pk>/signed-document/",
+        views_documents.contract_signed_document,
+        name="contract_signed_document",
+    ),
 ]

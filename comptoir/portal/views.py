@@ -128,9 +128,13 @@ def portal_logout(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_http_methods(["GET"])
 def portal_home(request: HttpRequest) -> HttpResponse:
-    """The member's companies ("Mon entreprise": name, reference, their role) above what is to come."""
-    contacts = portal_contacts(request.user, request.portal_organization)  # type: ignore[arg-type, attr-defined]
-    return render(request, "portal/home.html", portal_context(request, memberships=list(contacts)))
+    """The member's companies ("Mon entreprise": name, reference, their role) above what is to come, with a
+    banner for each contract awaiting the signature of a company where the member may sign."""
+    from comptoir.sales.selectors.signature import contracts_to_sign
+
+    contacts = list(portal_contacts(request.user, request.portal_organization))  # type: ignore[arg-type, attr-defined]
+    context = portal_context(request, memberships=contacts, contracts_to_sign=contracts_to_sign(contacts))
+    return render(request, "portal/home.html", context)
 
 
 @member_required

@@ -52,7 +52,8 @@ def test_home_shows_each_company_of_the_member_with_its_reference_and_the_member
 
     content = enter_portal(client, user, org).get(reverse("portal:home")).content.decode()
 
-    assert content.count("Mon entreprise") == 2
+    # one "Mon entreprise" card per company (the menu entry of the same name links to the documents)
+    assert content.count('aria-hidden="true"></i>Mon entreprise</h2>') == 2
     assert "Atelier Lumière" in content and "CL-000042" in content and "Administrateur" in content
     assert "Studio Azur" in content and "PR-000007" in content and "Utilisateur" in content
 
