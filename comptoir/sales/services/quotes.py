@@ -384,7 +384,7 @@ def delete_quote(*, quote: Quote, by: User) -> None:
 # --------------------------------------------------------------------------------------------------
 # Offers
 # --------------------------------------------------------------------------------------------------
-def _position(position: Any) -> int:
+def parse_position(position: Any) -> int:
     try:
         value = int(position)
     except (TypeError, ValueError):
@@ -416,7 +416,7 @@ def save_offer(*, quote: Quote, by: User, position: int, data: dict[str, Any]) -
     rights.require(by, "sales.change_quote", quote.organization_id)
     quote = _locked(quote)
     _require_draft(quote)
-    position = _position(position)
+    position = parse_position(position)
     offer = Offer.objects.filter(quote=quote, position=position).first()
     created = offer is None
     if offer is None:
@@ -455,7 +455,7 @@ def delete_offer(*, quote: Quote, by: User, position: int) -> None:
     rights.require(by, "sales.change_quote", quote.organization_id)
     quote = _locked(quote)
     _require_draft(quote)
-    position = _position(position)
+    position = parse_position(position)
     offer = Offer.objects.filter(quote=quote, position=position).first()
     if offer is None:
         raise ValidationFailed(_("Aucune offre à cette position."), code="not_found", field="position")
