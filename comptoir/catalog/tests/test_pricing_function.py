@@ -3,7 +3,7 @@ property tests (steps add up, the JSON snapshot round-trips, never negative), an
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -163,7 +163,7 @@ def test_steps_add_up_round_trip_and_never_go_negative(
     breakdown = pricing.office_price(space, term_months=term_months, discounts=applied)
 
     assert breakdown.adds_up()
-    assert breakdown.steps[0].amount == (area_m2 * price_per_m2).quantize(D("0.01"))
+    assert breakdown.steps[0].amount == (area_m2 * price_per_m2).quantize(D("0.01"), rounding=ROUND_HALF_UP)
     assert sum(step.delta for step in breakdown.steps) == breakdown.unit_price
     assert all(step.amount >= 0 for step in breakdown.steps)
     assert all(step.amount == step.amount.quantize(D("0.01")) for step in breakdown.steps)
@@ -189,6 +189,12 @@ def test_apply_keeps_every_step_to_the_cent(base, coefficients, rates):
     if any(rate == 100 for rate in rates):
         assert breakdown.unit_price == 0
     assert pricing.Breakdown.from_json(breakdown.as_json()) == breakdown
+
+
+def test_the_base_is_rounded_half_up(org, center):
+    """1,90 m² × 446,95 € = 849,205 € → 849,21 € (half-up, not the banker's 849,20 €)."""
+    space, _rate, _grid = office_setup(org, center, area="1.90", price_per_m2="446.95")
+    assert pricing.office_price(space).unit_price == D("849.21")
 
 
 def test_adds_up_detects_a_tampered_snapshot(office):
