@@ -52,7 +52,8 @@ def providers() -> list[Provider]:
 
 
 def states(spaces: Iterable[Space], on: datetime.date) -> dict[int, str]:
-    """{space id: state} for every given space on that day (one call, so one query, per provider)."""
+    """{space id: state} for every given space (anything with `pk` and `is_active`) on that day; one call,
+    so one query, per provider."""
     result: dict[int, str] = {}
     active: list[int] = []
     for space in spaces:

@@ -66,7 +66,8 @@ def render(
     background_url: str | None = None,
     css_class: str = "floorplan-svg",
 ) -> str:
-    """The SVG document (a string). `space_url(space)` gives each polygon's link (None: no link)."""
+    """The SVG document (a string). `spaces`: Space instances or SpaceRow (pk, name, shape, is_active);
+    `space_url(space)` gives each polygon's link (None: no link)."""
     width, height = plan.width, plan.height
     unit = max(min(width, height) / 60, 6.0)  # text size, in plan units
     out: list[str] = [
@@ -82,22 +83,26 @@ def render(
         )
     counts = dict.fromkeys(occupancy.STATES, 0)
     drawn = 0
+    # computed once per plan, not per space
+    labels = {state: escape(str(occupancy.LABELS[state])) for state in occupancy.STATES}
+    stroke, font, halo = _number(unit / 5), _number(unit), _number(unit / 4)
     for space in spaces:
         if not space.shape:
             continue
         drawn += 1
         state = states.get(space.pk, occupancy.FREE)
-        counts[state] = counts.get(state, 0) + 1
-        color = COLORS.get(state, COLORS[occupancy.FREE])
+        if state not in COLORS:
+            state = occupancy.FREE
+        counts[state] += 1
+        color = COLORS[state]
         name = escape(space.name)
-        label = escape(str(occupancy.LABELS.get(state, state)))
         x, y = centroid(space.shape)
         shape = (
-            f'<title translate="no">{name} — {label}</title>'
+            f'<title translate="no">{name} — {labels[state]}</title>'
             f'<polygon points="{_points(space.shape)}" fill="{color}" fill-opacity="0.45" stroke="{color}" '
-            f'stroke-width="{_number(unit / 5)}"/>'
+            f'stroke-width="{stroke}"/>'
             f'<text x="{_number(x)}" y="{_number(y)}" text-anchor="middle" dominant-baseline="central" '
-            f'font-size="{_number(unit)}" fill="#212529" stroke="#ffffff" stroke-width="{_number(unit / 4)}" '
+            f'font-size="{font}" fill="#212529" stroke="#ffffff" stroke-width="{halo}" '
             f'paint-order="stroke" pointer-events="none" translate="no">{name}</text>'
         )
         url = space_url(space)

@@ -72,7 +72,7 @@ def test_jpeg_and_svg_backgrounds_are_accepted(org, center, admin, name, content
             b"<svg xmlns='http://www.w3.org/2000/svg' xmlns:x='http://www.w3.org/1999/xlink'>"
             b"<image x:href='https://evil.example/x.png'/></svg>",
             "unsafe_svg",
-        ),  # fmt: skip
+        ),
         ("plan.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><foreignObject/></svg>", "unsafe_svg"),
         ("plan.svg", b"<!DOCTYPE svg [<!ENTITY a 'b'>]><svg xmlns='http://www.w3.org/2000/svg'/>", "unsafe_svg"),
         ("plan.svg", b"<svg><unclosed></svg>", "invalid_svg"),

@@ -116,9 +116,11 @@ def background_url(plan: FloorPlan, *, api: bool = False) -> str | None:
     return f"{reverse(url_name, args=[plan.pk])}?v={int(plan.updated_at.timestamp())}"
 
 
-def plan_svg(plan: FloorPlan, on: datetime.date, *, api: bool = False) -> tuple[str, list[Space], dict[int, str]]:
-    """(the SVG, the plan's spaces, their states on that day): two queries plus one per occupancy provider."""
-    spaces = list(selectors.plan_spaces(plan).only("id", "name", "shape", "is_active"))
+def plan_svg(
+    plan: FloorPlan, on: datetime.date, *, api: bool = False
+) -> tuple[str, list[selectors.SpaceRow], dict[int, str]]:
+    """(the SVG, the plan's spaces, their states on that day): one query plus one per occupancy provider."""
+    spaces = selectors.plan_space_rows(plan)
     states = occupancy.states(spaces, on)
     image = svg.render(
         plan, spaces, states, space_url=space_url_builder(), background_url=background_url(plan, api=api)
