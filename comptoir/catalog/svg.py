@@ -33,7 +33,9 @@ SVG_NS = "http://www.w3.org/2000/svg"
 
 def _number(value: float) -> str:
     """Coordinates without useless decimals: 12 → "12", 12.345 → "12.35"."""
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    if value == int(value):
+        return str(int(value))
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
 
 

@@ -89,3 +89,9 @@ def test_centroid_of_an_l_shape_lies_in_its_mass():
     x, y = svg.centroid([[0, 0], [200, 0], [200, 100], [100, 100], [100, 200], [0, 200]])
     assert round(x, 3) == round(y, 3) == round(500 / 6, 3)
     assert svg.centroid([[0, 0], [10, 0], [20, 0]]) == (10, 0)  # degenerate: the mean
+
+
+def test_coordinates_are_written_short():
+    space = Space(pk=1, name="A", shape=[[0.0, 10.5], [100.126, 0], [-0.001, 50]])
+    root = parse(svg.render(plan(), [space], {1: occupancy.FREE}, space_url=lambda s: None))
+    assert root.find("svg:g/svg:polygon", NS).get("points") == "0,10.5 100.13,0 0,50"
