@@ -238,6 +238,31 @@ def store_document(contract: Contract) -> None:
     contract.document.save(f"{contract.reference}-v{contract.version}.pdf", ContentFile(pdf), save=False)
 
 
+def _check_spaces_still_free(contract: Contract) -> None:
+    """A draft holds nothing: sending it for signature takes its spaces, under a row lock on each space, so
+    two drafts on the same office cannot both be sent (the second is refused with the reason)."""
+    lines = list(contract.lines.filter(space__isnull=False).select_related("space"))
+    _lock_spaces({line.space_id for line in lines})  # type: ignore[misc]
+    holders = holding_lines(
+        {line.space_id for line in lines},  # type: ignore[misc]
+        contract.start_date,
+        contract.end_date or contract.commitment_end,
+        exclude_contract=contract.pk,
+    )
+    refusals = []
+    for line in lines:
+        if line.end_date is not None and line.end_date < line.start_date:
+            continue
+        if reason := space_refusal(line.space, line.quantity, holders.get(line.space_id, [])):  # type: ignore[arg-type]
+            refusals.append(reason)
+    if refusals:
+        raise ValidationFailed(
+            _("Le contrat ne peut pas être envoyé : %(reasons)s") % {"reasons": " ; ".join(refusals)},
+            code="not_ready",
+            fields={"contract": refusals},
+        )
+
+
 @transaction.atomic
 def send_for_signature(*, contract: Contract, by: User, signer: Contact) -> Contract:
     rights.require(by, "sales.change_contract", contract.organization_id)
@@ -256,6 +281,7 @@ def send_for_signature(*, contract: Contract, by: User, signer: Contact) -> Cont
             code="invalid_signer",
             field="signer",
         )
+    _check_spaces_still_free(contract)
     if contract.terms_id is None:
         contract.terms = current_terms(contract.organization_id)
         if contract.terms is None:
