@@ -58,6 +58,8 @@ def test_list_filters_and_search(org, admin, staff_client, center):
         return sorted(row.obj.name for row in response.context["rows"])
 
     assert names() == ["Bureau Rhône", "Bureau fermé", "Salle Opéra"]
+    html = client.get(reverse("catalog:space_list")).content.decode()
+    assert '<span translate="no">Salle Opéra</span>' in html and '<span translate="no">Lyon</span>' in html
     assert names(center=lyon.pk) == ["Bureau Rhône"]
     assert names(kind="meeting_room") == ["Salle Opéra"]
     assert names(floor=3) == ["Bureau Rhône"]

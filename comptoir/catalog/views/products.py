@@ -17,6 +17,7 @@ from comptoir.catalog.forms import CenterPriceFormSet, ProductForm
 from comptoir.catalog.models import Product
 from comptoir.catalog.selectors import products as selectors
 from comptoir.catalog.services import products as services
+from comptoir.catalog.views.spaces import stored
 from comptoir.core import selectors as core_selectors
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import add_domain_error
@@ -82,7 +83,14 @@ def _product(request: HttpRequest, pk: int) -> Product:
 # The list
 # --------------------------------------------------------------------------------------------------
 PRODUCT_COLUMNS = [
-    Column("name", gettext_lazy("Nom"), sort="name", link=True),
+    Column(
+        "name",
+        gettext_lazy("Nom"),
+        accessor=lambda product: stored(product.name),
+        sort="name",
+        link=True,
+        export=lambda product: product.name,
+    ),
     Column("kind", gettext_lazy("Type"), accessor=lambda product: product.get_kind_display(), sort="kind"),
     Column("detail", gettext_lazy("Service / formule"), accessor=detail_label),
     Column(

@@ -3,10 +3,14 @@ page with photos and history, their forms and photo management."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -71,9 +75,29 @@ def floor_plan_url(space: Space) -> str | None:
 # --------------------------------------------------------------------------------------------------
 # The list
 # --------------------------------------------------------------------------------------------------
+def stored(value: Any) -> SafeString | None:
+    """Stored data (names, free text) in a list cell: marked translate="no" for the browser's translator."""
+    if value in (None, ""):
+        return None
+    return format_html('<span translate="no">{}</span>', value)
+
+
 SPACE_COLUMNS = [
-    Column("name", gettext_lazy("Nom"), sort="name", link=True),
-    Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name"),
+    Column(
+        "name",
+        gettext_lazy("Nom"),
+        accessor=lambda space: stored(space.name),
+        sort="name",
+        link=True,
+        export=lambda space: space.name,
+    ),
+    Column(
+        "center",
+        gettext_lazy("Centre"),
+        accessor=lambda space: stored(space.center.name),
+        sort="center__name",
+        export=lambda space: space.center.name,
+    ),
     Column("kind", gettext_lazy("Type"), accessor=lambda space: space.get_kind_display(), sort="kind"),
     Column("floor", gettext_lazy("Étage"), kind="number", sort="floor", css_class="text-end"),
     Column("area_m2", gettext_lazy("Surface (m²)"), kind="number", sort="area_m2", css_class="text-end"),
@@ -91,8 +115,8 @@ SPACE_COLUMNS = [
     Column(
         "amenities",
         gettext_lazy("Équipements"),
-        kind="list",
-        accessor=lambda space: [services.amenity_label(item) for item in space.amenities or []],
+        accessor=lambda space: stored(", ".join(services.amenity_label(item) for item in space.amenities or [])),
+        export=lambda space: [services.amenity_label(item) for item in space.amenities or []],
     ),
 ]
 
