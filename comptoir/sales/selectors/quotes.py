@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
 
 from comptoir.core import rights
 from comptoir.core.models import Organization, User
 from comptoir.core.selectors import allowed_center_ids
+from comptoir.crm.models import Contact
 from comptoir.sales.models import Offer, OfferLine, Quote
 
 
@@ -29,8 +30,6 @@ def quotes_for(user: User, organization: Organization | int) -> QuerySet[Quote]:
 
 def quote_list(user: User, organization: Organization | int) -> QuerySet[Quote]:
     """The list: with the number of offers and the lowest monthly total, in the same query."""
-    from django.db.models import Min
-
     return quotes_for(user, organization).annotate(
         offer_count=Count("offers", distinct=True), lowest_monthly=Min("offers__monthly_excl_vat")
     )
@@ -48,3 +47,18 @@ def quote_with_offers(user: User, organization: Organization | int) -> QuerySet[
 
 def offers_for(user: User, organization: Organization | int) -> QuerySet[Offer]:
     return Offer.objects.filter(quote__in=quotes_for(user, organization)).select_related("quote")
+
+
+def portal_quotes(contact: Contact) -> QuerySet[Quote]:
+    """The quotes a portal member may see: those sent to their company (never drafts), when their role
+    may see the company's documents (capability "view_documents")."""
+    from comptoir.crm import capabilities
+
+    if not capabilities.can(contact, "view_documents"):
+        return Quote.objects.none()
+    return (
+        Quote.objects.filter(organization_id=contact.organization_id, company_id=contact.company_id)
+        .exclude(status=Quote.Status.DRAFT)
+        .select_related("center", "legal_entity", "chosen_offer")
+        .prefetch_related(offers_with_lines())
+    )

@@ -13,6 +13,7 @@ sent again (the same document to the same or other recipients) until it is decid
 from __future__ import annotations
 
 import datetime
+import smtplib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -512,7 +513,13 @@ def _send_emails(quote: Quote, recipients: list[str], pdf: bytes) -> None:
             subject, body, to=[address], reply_to=[quote.center.email] if quote.center.email else None
         )
         message.attach(f"{quote.reference}.pdf", pdf, "application/pdf")
-        message.send()
+        try:
+            message.send()
+        except (OSError, smtplib.SMTPException) as exc:  # the whole sending is rolled back: still a draft
+            raise DomainError(
+                _("L'e-mail à %(email)s n'a pas pu partir : réessayez plus tard.") % {"email": address},
+                code="email_failed",
+            ) from exc
 
 
 @transaction.atomic

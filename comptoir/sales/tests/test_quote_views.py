@@ -213,3 +213,35 @@ def test_company_tab_lists_its_quotes(catalog, admin, staff_client):  # type: ig
     assert tab.status_code == 200 and quote.reference in tab.content.decode()
     create = client.get(reverse("sales:quote_create", args=[catalog.company.pk]))
     assert create.status_code == 200
+
+
+def test_list_search_by_reference_company_or_subject(catalog, admin, staff_client, org, center):  # type: ignore[no-untyped-def]
+    from comptoir.crm.tests.factories import CompanyFactory
+
+    first = QuoteFactory(organization=org, company=catalog.company, center=center, number=123, title="Bureaux")
+    other = QuoteFactory(organization=org, company=CompanyFactory(organization=org, name="Zeta"), center=center,
+                         number=124, title="Domiciliation")  # fmt: skip
+    client = staff_client(admin)
+    url = reverse("sales:quote_list")
+
+    def found(term: str) -> set[str]:
+        body = client.get(url, {"q": term}).content.decode()
+        return {quote.reference for quote in (first, other) if quote.reference in body}
+
+    assert found("DV-000123") == {"DV-000123"}
+    assert found("124") == {"DV-000124"}
+    assert found("acme") == {"DV-000123"}
+    assert found("domicil") == {"DV-000124"}
+
+
+def test_send_failure_keeps_the_draft(catalog, admin, staff_client, settings):  # type: ignore[no-untyped-def]
+    quote = services.create_quote(organization=catalog.company.organization, by=admin, company=catalog.company)
+    services.save_offer(quote=quote, by=admin, position=1, data=office_offer(catalog))
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                                    "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 1}}}  # fmt: skip
+    response = staff_client(admin).post(
+        reverse("sales:quote_send", args=[quote.pk]), {"recipients": ["boss@acme.test"]}
+    )
+    assert response.status_code == 422 and "pas pu partir" in response.content.decode()
+    quote.refresh_from_db()
+    assert quote.status == Quote.Status.DRAFT and quote.sent_at is None

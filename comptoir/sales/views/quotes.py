@@ -8,10 +8,12 @@ looks at the method, so another organization's object answers 404 on GET and POS
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import django_filters
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -21,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from comptoir.core import selectors as core_selectors
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import add_domain_error
-from comptoir.core.lists import Column, ListPage
+from comptoir.core.lists import MAX_SEARCH_TERMS, Column, ListPage
 from comptoir.core.models import Center
 from comptoir.core.navigation import Entry
 from comptoir.core.views.base import (
@@ -183,14 +185,30 @@ def quote_columns() -> list[Column]:
     ]
 
 
+REFERENCE = re.compile(r"^(?:dv-?)?0*(\d{1,9})$", re.IGNORECASE)
+
+
+class QuoteListPage(ListPage):
+    """Search: a reference (DV-000123, 123) or words of the company's name or the subject."""
+
+    def filtered_queryset(self) -> Any:
+        queryset = self.filterset.qs if self.filterset is not None else self.base_queryset
+        for term in self.search.split()[:MAX_SEARCH_TERMS]:
+            condition = Q(company__name__icontains=term) | Q(title__icontains=term)
+            if match := REFERENCE.match(term):
+                condition |= Q(number=int(match.group(1)))
+            queryset = queryset.filter(condition)
+        return queryset
+
+
 @right_required("sales.view_quote")
 def quote_list(request: HttpRequest) -> HttpResponse:
-    return ListPage(
+    return QuoteListPage(
         request,
         queryset=selectors.quote_list(request.user, _org(request)),  # type: ignore[arg-type]
         columns=quote_columns(),
         filterset_class=QuoteFilter,
-        search_fields=["company__name", "title", "number"],
+        search_fields=["company__name", "title"],  # plus the reference, see QuoteListPage
         search_placeholder=gettext_lazy("Entreprise, objet, numéro…"),
         default_sort="-reference",
         title=gettext_lazy("Devis"),
