@@ -165,6 +165,8 @@ def coefficients(
         if best is not None:
             found.append(("term", _("Engagement %(months)s mois") % {"months": term_months}, best.coefficient))
     if service:
+        if service not in ServiceType.values:
+            raise ValidationFailed(_("Service inconnu."), code="invalid", field="service")
         for rule in rules:
             if rule.dimension == PriceGridRule.Dimension.SERVICE and rule.value == service:
                 found.append(("service", str(ServiceType(service).label), rule.coefficient))
@@ -175,6 +177,11 @@ def _apply(
     steps: list[Step], grid_coefficients: Sequence[tuple[str, str, Decimal]], discounts: Sequence[Applied]
 ) -> list[Step]:
     amount = steps[-1].amount
+    for applied in discounts:
+        if not 0 < applied.rate <= HUNDRED:
+            raise ValidationFailed(
+                _("Une réduction est un pourcentage entre 0,01 et 100."), code="invalid_percent", field="discounts"
+            )
     for code, label, coefficient in grid_coefficients:
         new_amount = round_cents(amount * coefficient)
         steps.append(Step(code, label, f"× {_fr(coefficient)}", new_amount - amount, new_amount))
@@ -288,9 +295,18 @@ def allowance(user: User, organization: Organization, discount: Discount) -> Dec
 def check_discounts(
     user: User, organization: Organization, discounts: Sequence[Applied], *, center: Center | None
 ) -> None:
-    """Refuse a discount the user's role may not grant, above its maximum, inactive, or not for the center."""
+    """Refuse a discount the user's role may not grant, above its maximum, inactive, not for the center, of
+    another organization, or applied twice (two lines of one discount would pass its maximum together)."""
+    seen: set[int | None] = set()
     for applied in discounts:
         discount = applied.discount
+        if discount.pk in seen:
+            raise ValidationFailed(
+                _("La réduction « %(name)s » ne peut être appliquée qu'une fois.") % {"name": discount.name},
+                code="duplicate_discount",
+                field="discounts",
+            )
+        seen.add(discount.pk)
         if discount.organization_id != organization.pk or not discount.is_active:
             raise ValidationFailed(_("Cette réduction n'est pas disponible."), code="discount_unavailable",
                                    field="discounts")  # fmt: skip

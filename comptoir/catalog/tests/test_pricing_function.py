@@ -268,3 +268,25 @@ def test_staff_of_another_organization_may_grant_nothing(org, center, other_admi
     discount = DiscountFactory(organization=org)
     with pytest.raises(ValidationFailed):
         pricing.check_discounts(other_admin, org, [pricing.Applied(discount, D("1"))], center=center)
+
+
+def test_a_discount_applied_twice_is_refused(org, center, staff_of):
+    manager = staff_of("manager")
+    discount = DiscountFactory(organization=org)
+    allow(discount, "manager", "10")
+    twice = [pricing.Applied(discount, D("6")), pricing.Applied(discount, D("6"))]
+    with pytest.raises(ValidationFailed) as refused:
+        pricing.check_discounts(manager, org, twice, center=center)
+    assert refused.value.code == "duplicate_discount" and "discounts" in refused.value.fields
+
+
+def test_the_function_itself_refuses_a_percent_outside_0_100_and_an_unknown_service(org, office):
+    space, _rate, _grid = office
+    discount = DiscountFactory(organization=org)
+    for value in (D("0"), D("-10"), D("100.01")):
+        with pytest.raises(ValidationFailed) as refused:
+            pricing.office_price(space, discounts=[pricing.Applied(discount, value)])
+        assert "discounts" in refused.value.fields
+    with pytest.raises(ValidationFailed) as service:
+        pricing.office_price(space, service="spa")
+    assert "service" in service.value.fields
