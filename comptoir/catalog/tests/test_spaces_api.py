@@ -252,3 +252,18 @@ def test_product_used_in_a_contract_cannot_be_deleted(org, admin_api):
     response = admin_api.delete(f"{API}/products/{product.pk}/")
     assert response.status_code == 400 and response.json()["error"]["code"] == "in_use"
     assert Product.objects.filter(pk=product.pk).exists()
+
+
+def test_api_garbage_is_a_4xx(org, admin_api, center):
+    space = SpaceFactory(organization=org, center=center)
+    for params in ({"floor": "abc"}, {"center": "x"}, {"kind": "nope"}, {"search": "\x00"}):
+        assert admin_api.get(f"{API}/spaces/", params).status_code in (200, 400), params
+    assert admin_api.get(f"{API}/products/", {"center": "x"}).status_code in (200, 400)
+    for body in ([], "x", {"name": None}, {"amenities": [None]}, {"area_m2": "NaN"}, {"capacity": 1.5}):
+        response = admin_api.patch(f"{API}/spaces/{space.pk}/", body, format="json")
+        assert response.status_code == 400, (body, response.content)
+    for body in ({"center_prices": "x"}, {"center_prices": [{"center": "x"}]}, {"unit_price": "1e400"},
+                 {"credits": -1}, {"kind": None}):  # fmt: skip
+        response = admin_api.post(f"{API}/products/", body, format="json")
+        assert response.status_code == 400, (body, response.content)
+    assert admin_api.post(f"{API}/spaces/{space.pk}/photos/reorder/", {"order": "x"}, format="json").status_code == 400

@@ -271,3 +271,17 @@ def test_rights_on_the_pages(org, staff_client, center, staff_of):
 def test_the_menu_lists_spaces_under_gestion(org, admin, staff_client):
     html = staff_client(admin).get(reverse("catalog:space_list")).content.decode()
     assert reverse("catalog:space_list") in html and reverse("catalog:product_list") in html
+
+
+def test_garbage_never_gives_a_500(org, admin, staff_client, center):
+    space = SpaceFactory(organization=org, center=center)
+    client = staff_client(admin)
+    for params in ({"floor": "abc"}, {"center": "x\x00"}, {"kind": "nope"}, {"is_active": "maybe"},
+                   {"q": "\x00" * 5}, {"sort": "-photo_count"}, {"cursor": "garbage"}):  # fmt: skip
+        assert client.get(reverse("catalog:space_list"), params).status_code == 200, params
+    for params in ({"kind": "nope"}, {"vat_rate": "x"}, {"service_type": "\x00"}, {"sort": "-unit_price"}):
+        assert client.get(reverse("catalog:product_list"), params).status_code == 200, params
+    assert client.post(reverse("catalog:space_photo_move", args=[space.pk]), {"photo": "x"}).status_code == 302
+    assert client.post(reverse("catalog:space_photo_reorder", args=[space.pk]), {"order": ["x"]}).status_code == 302
+    bad_form = client.post(reverse("catalog:space_create"), {"center": "x", "capacity": "-3", "floor": "999"})
+    assert bad_form.status_code == 200 and not Space.objects.exclude(pk=space.pk).exists()
