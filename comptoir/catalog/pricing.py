@@ -118,13 +118,16 @@ class Applied:
         return self.percent if self.percent is not None else self.discount.percent
 
 
-def _fr(value: Decimal) -> str:
+def format_number(value: Decimal) -> str:
     """A number as the breakdown shows it: 40 → "40", 12.5 → "12,50", 0.9500 → "0,95", 0.9375 → "0,9375"."""
     if value == value.to_integral():
         return format(value.quantize(ONE), "f")
     text = format(value.normalize(), "f")
     units, decimals = text.split(".")
     return f"{units},{decimals.ljust(2, '0')}"
+
+
+_fr = format_number
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from comptoir.catalog.models import (
     ServiceType,
     Space,
 )
+from comptoir.catalog.pricing import format_number
 from comptoir.core import rights
 from comptoir.core import selectors as core_selectors
 from comptoir.core.models import Center, Organization, Role, User
@@ -82,6 +83,7 @@ def grid_rules(grid: PriceGrid) -> list[PriceGridRule]:
     )
     for rule in rules:
         rule.value_label = rule_value_label(rule)  # type: ignore[attr-defined]
+        rule.coefficient_label = f"× {format_number(rule.coefficient)}"  # type: ignore[attr-defined]
     return rules
 
 

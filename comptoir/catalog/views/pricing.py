@@ -368,7 +368,7 @@ def _center_names(discount: Discount) -> str:
 
 def _allowance_summary(discount: Discount) -> str:
     return ", ".join(
-        f"{allowance.role.display_name} ≤ {pricing._fr(allowance.max_percent)} %"
+        f"{allowance.role.display_name} ≤ {pricing.format_number(allowance.max_percent)} %"
         for allowance in discount.allowances.all()
     )
 
@@ -377,7 +377,7 @@ DISCOUNT_COLUMNS = [
     Column("name", gettext_lazy("Nom"), sort="name", link=True, template=NAME_CELL),
     Column("percent", gettext_lazy("Pourcentage"), kind="number", sort="percent"),
     Column("centers", gettext_lazy("Centres"), accessor=_center_names, template=NAME_CELL),
-    Column("allowances", gettext_lazy("Maximum par rôle"), accessor=_allowance_summary),
+    Column("allowances", gettext_lazy("Maximum par rôle"), accessor=_allowance_summary, template=NAME_CELL),
     Column(
         "is_active",
         gettext_lazy("Statut"),
