@@ -126,7 +126,7 @@ class OfferLineForm(StyledFormMixin, forms.Form):
     quantity = forms.DecimalField(label=_("quantité"), min_value=Decimal("0.01"), max_digits=10, decimal_places=2,
                                   initial=Decimal("1"), required=False)  # fmt: skip
     description = forms.CharField(label=_("désignation"), max_length=255, required=False)
-    discount = forms.ChoiceField(label=_("réduction"), required=False, choices=[("", "—")])
+    discount = forms.ChoiceField(label=_("réduction"), required=False, choices=[("", "—")], widget=DataSelect)
     percent = forms.DecimalField(label=_("remise (%)"), min_value=Decimal("0.01"), max_value=100, max_digits=5,
                                  decimal_places=2, required=False)  # fmt: skip
 
@@ -212,8 +212,6 @@ class OfferBuilder:
         self.form = OfferForm(data, initial=initial, prefix=prefix)
         self.lines = OfferLineFormSet(data, initial=lines if data is None else None, prefix=f"{prefix}-lines",
                                       quote=quote, discounts=discounts)  # fmt: skip
-        if data is None:
-            self.lines.extra = len(lines)
 
     @staticmethod
     def _line_initial(line: Any) -> dict[str, Any]:

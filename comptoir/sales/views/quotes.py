@@ -157,6 +157,9 @@ def _builder_response(request: HttpRequest, quote: Quote, *, header: QuoteForm |
 # --------------------------------------------------------------------------------------------------
 # The list
 # --------------------------------------------------------------------------------------------------
+DATA_CELL = "sales/quotes/_data_cell.html"  # stored data: translate="no"
+
+
 def quote_columns() -> list[Column]:
     return [
         Column(
@@ -167,9 +170,11 @@ def quote_columns() -> list[Column]:
             link=True,
             css_class="font-monospace",
         ),
-        Column("title", gettext_lazy("Objet"), sort="title"),
-        Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name"),
-        Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name"),
+        Column("title", gettext_lazy("Objet"), sort="title", template=DATA_CELL),
+        Column(
+            "company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name", template=DATA_CELL
+        ),
+        Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name", template=DATA_CELL),
         Column(
             "status",
             gettext_lazy("Statut"),
