@@ -24,7 +24,7 @@ from comptoir.core.api.views import ApiViewSet
 from comptoir.core.errors import NotFound
 from comptoir.core.models import Organization, User
 from comptoir.crm import selectors as crm_selectors
-from comptoir.crm.models import Contact
+from comptoir.crm.models import Company, Contact
 from comptoir.sales.forms_contracts import ContractFilter
 from comptoir.sales.models import Amendment, Contract, ContractLine, Offer, PaymentMethod
 from comptoir.sales.selectors import contracts as selectors
@@ -39,8 +39,14 @@ def _products(user: User, organization: Organization) -> QuerySet[Product]:
     return Product.objects.filter(organization=organization)
 
 
+def _companies(request: Any) -> QuerySet[Company]:
+    if request is None:
+        return Company.objects.none()
+    return crm_selectors.companies_for(request.user, getattr(request, "organization", None))
+
+
 class ContractApiFilter(ContractFilter):
-    company = django_filters.NumberFilter(field_name="company_id")
+    company = django_filters.ModelChoiceFilter(queryset=_companies, help_text="Id of the client company.")
 
     class Meta(ContractFilter.Meta):
         fields = [*ContractFilter.Meta.fields, "company"]

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from comptoir.catalog.tests.factories import CenterRateFactory, ProductFactory
 from comptoir.core.testing import tenancy_walk_test
+from comptoir.core.tests.factories import CenterFactory
 from comptoir.crm.models import Contact
 from comptoir.crm.tests.factories import ContactFactory
 from comptoir.sales.models import Amendment, Contract, ContractLine, Quote, Terms
@@ -239,6 +240,16 @@ def test_api_create_from_offer_and_readiness(org, center, admin, api_client):
     assert Contract.objects.count() == 1
 
 
+def test_api_list_filters_by_company_and_status(org, center, admin, api_client):
+    mine = ContractFactory(organization=org, center=center, status=Contract.Status.ACTIVE)
+    ContractFactory(organization=org, center=center)
+    api = api_client(admin)
+    by_company = api.get("/api/v1/contracts/", {"company": mine.company_id}).json()["results"]
+    assert [row["id"] for row in by_company] == [mine.pk]
+    assert [row["id"] for row in api.get("/api/v1/contracts/", {"status": "active"}).json()["results"]] == [mine.pk]
+    assert api.get("/api/v1/contracts/", {"company": 99999999999999999999}).status_code == 400
+
+
 def test_api_refuses_a_space_already_under_contract(org, center, admin, api_client):
     offer = accepted_offer(org, center)
     taken_by_another_contract(org, center, offer)
@@ -250,7 +261,7 @@ def test_api_refuses_a_space_already_under_contract(org, center, admin, api_clie
 
 
 def test_api_offer_of_another_organization_is_unknown(org, other_org, admin, api_client):
-    foreign = accepted_offer(other_org, None or ContractFactory(organization=other_org).center)
+    foreign = accepted_offer(other_org, CenterFactory(organization=other_org))
     response = api_client(admin).post("/api/v1/contracts/", {"offer": foreign.pk}, format="json")
     assert response.status_code == 400 and "offer" in response.json()["error"]["fields"]
     assert api_client(admin).get("/api/v1/contracts/readiness/", {"offer": foreign.pk}).status_code == 404
