@@ -136,7 +136,7 @@ def _check_signer(contract: Contract, contact: Contact) -> None:
 
 
 def _lock_signature(signature: Signature) -> Signature:
-    return Signature.objects.select_for_update().select_related("contract", "signer").get(pk=signature.pk)
+    return Signature.objects.select_for_update(of=("self",)).select_related("contract", "signer").get(pk=signature.pk)
 
 
 def _check_pending(signature: Signature) -> None:
@@ -174,7 +174,7 @@ def remaining_attempts(signature: Signature) -> int:
 def start_signature(*, contract: Contract, contact: Contact, ip: str | None, user_agent: str) -> Signature:
     """The signer opens the contract: their pending signature (or a new one); event "viewed"."""
     _check_signer(contract, contact)
-    contract = Contract.objects.select_for_update().select_related("terms").get(pk=contract.pk)
+    contract = Contract.objects.select_for_update(of=("self",)).select_related("terms").get(pk=contract.pk)
     _check_contract(contract)
     if is_locked_out(contract, contact):
         raise DomainError(
