@@ -148,3 +148,26 @@ def test_list_filters(catalog, admin, api_client):  # type: ignore[no-untyped-de
     assert [item["reference"] for item in only] == ["DV-000002"]
     assert api.get(f"{API}/quotes/", {"status": "sent"}).json()["results"] == []
     assert api.delete(f"{API}/quotes/{first['id']}/").status_code == 204
+
+
+def test_list_queries_do_not_grow_with_rows(catalog, admin, api_client, org, center):  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from comptoir.sales.tests.factories import OfferLineFactory
+
+    api = api_client(admin)
+
+    def make(count: int) -> None:
+        for _ in range(count):
+            quote = QuoteFactory(organization=org, company=catalog.company, center=center)
+            OfferLineFactory(offer__quote=quote, offer__position=1, space=catalog.office)
+
+    make(2)
+    api.get(f"{API}/quotes/")
+    with CaptureQueriesContext(connection) as small:
+        assert len(api.get(f"{API}/quotes/").json()["results"]) == 2
+    make(20)
+    with CaptureQueriesContext(connection) as large:
+        assert len(api.get(f"{API}/quotes/").json()["results"]) == 22
+    assert len(large) == len(small)

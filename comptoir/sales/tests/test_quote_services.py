@@ -341,3 +341,13 @@ def test_pdf_renders_with_totals_to_the_cent(catalog, admin):  # type: ignore[no
     assert data["client"]["name"] == "Acme"
     pdf = render_quote_pdf(quote)
     assert pdf.startswith(b"%PDF") and len(pdf) > 5000
+
+
+def test_portal_quotes_for_members_who_see_documents(catalog, admin, mailoutbox):  # type: ignore[no-untyped-def]
+    from comptoir.sales.selectors.quotes import portal_quotes
+
+    draft = _quote(catalog, admin)
+    sent = _sent(catalog, admin)
+    assert list(portal_quotes(catalog.admin_contact)) == [sent]
+    assert draft not in portal_quotes(catalog.admin_contact)
+    assert list(portal_quotes(catalog.user_contact)) == []
