@@ -290,3 +290,15 @@ def test_the_function_itself_refuses_a_percent_outside_0_100_and_an_unknown_serv
     with pytest.raises(ValidationFailed) as service:
         pricing.office_price(space, service="spa")
     assert "service" in service.value.fields
+
+
+def test_a_snapshot_does_not_move_when_the_catalog_changes(org, office, admin):
+    """Invariant 11: a document keeps the JSON it froze; only new prices follow the new rate and grid."""
+    space, rate, grid = office
+    frozen = pricing.office_price(space, term_months=12).as_json()
+    rate.price_per_m2 = D("50.00")
+    rate.save()
+    grid.rules.filter(dimension=TERM).update(coefficient=D("0.80"))
+
+    assert pricing.Breakdown.from_json(frozen).unit_price == D("522.50")
+    assert pricing.office_price(space, term_months=12).unit_price == D("550.00")  # 625 × 1,10 × 0,80

@@ -388,3 +388,18 @@ def test_simulator_ignores_a_space_of_another_organization(other_org, admin, sta
     response = staff_client(admin).get(reverse("catalog:pricing_simulator"), {"space": foreign.pk})
     assert response.status_code == 200
     assert "invalid-feedback" in response.content.decode()
+
+
+def test_inline_edit_refuses_a_grid_of_another_organization(org, other_org, center, admin, staff_client):
+    rate = CenterRateFactory(center=center, price_per_m2=D("40"))
+    foreign = PriceGridFactory(organization=other_org)
+    response = staff_client(admin).post(
+        reverse("catalog:centerrate_edit", args=[rate.pk]), {"price_per_m2": "40", "price_grid": foreign.pk}, **HTMX
+    )
+    assert response.status_code == 200 and "invalid-feedback" in response.content.decode()
+    rate.refresh_from_db()
+    assert rate.price_grid is None
+    assert (
+        f'value="{foreign.pk}"'
+        not in staff_client(admin).get(reverse("catalog:centerrate_edit", args=[rate.pk])).content.decode()
+    )
