@@ -26,6 +26,7 @@ from comptoir.core.api.errors import error_body
 from comptoir.core.api.idempotency import idempotent
 from comptoir.core.api.serializers import InSerializer, ScopedPrimaryKeyField
 from comptoir.core.api.views import ApiViewSet
+from comptoir.core.errors import DomainError
 from comptoir.crm.models import Contact
 from comptoir.sales.models import Contract, Signature
 from comptoir.sales.selectors import signature as selectors
@@ -162,7 +163,12 @@ class SignatureViewSet(ApiViewSet):
     def confirm(self, request: Request, pk: int) -> Response:
         signature = self.get_object()
         data = self.validated(CodeIn)
-        service.confirm_code(signature=signature, code=data["code"], ip=_ip(request), user_agent=_agent(request))
+        try:
+            service.confirm_code(signature=signature, code=data["code"], ip=_ip(request), user_agent=_agent(request))
+        except DomainError as exc:
+            # answered, not raised: @idempotent runs the view in a transaction that an exception would roll
+            # back, and a wrong code's counted try (and the lock) must stay recorded
+            return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
         return Response(self.out(self._fresh(signature)).data)
 
 

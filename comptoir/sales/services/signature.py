@@ -304,7 +304,9 @@ def send_code(*, signature: Signature, ip: str | None, user_agent: str) -> Signa
 def confirm_code(*, signature: Signature, code: str, ip: str | None, user_agent: str) -> Contract:
     """Check the code; on success sign and seal the contract (see the module's docstring).
 
-    A wrong or expired code is recorded (attempts, evidence event) before the error is raised."""
+    A wrong or expired code is recorded (attempts, evidence event) in its own committed transaction before
+    the error is raised: a caller must not run this inside an outer transaction that the error would roll
+    back (the API's @idempotent confirm answers the error instead of raising it), or tries would not count."""
     code = "".join((code or "").split())
     if not (len(code) == CODE_DIGITS and code.isdigit()):
         raise ValidationFailed(_("Saisissez les 6 chiffres reçus par SMS."), code="invalid_code", field="code")
@@ -431,8 +433,13 @@ def _evidence_pdf(signature: Signature, contract: Contract) -> bytes:
         if line
     ]
 
+    def breakable(value: Any) -> str:
+        # long tokens (hashes) may wrap inside the table's cell
+        text = str(value)
+        return "\u200b".join(text[i : i + 16] for i in range(0, len(text), 16)) if len(text) > 24 else text
+
     def detail_text(detail: dict[str, Any]) -> str:
-        return ", ".join(f"{key} : {value}" for key, value in detail.items())
+        return ", ".join(f"{key} : {breakable(value)}" for key, value in detail.items())
 
     terms = _("version %(version)s, le %(when)s") % {
         "version": data["terms_version"] if data["terms_version"] is not None else "—",

@@ -112,3 +112,21 @@ def test_a_signed_contract_cannot_be_started_again(api_client, admin, contract, 
         "/api/v1/signatures/", {"contract": contract.pk, "signer": signer.pk}, format="json"
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == "already_signed"
+
+
+def test_wrong_codes_sent_with_idempotency_keys_still_count_and_lock(api_client, admin, contract, signer):
+    api = api_client(admin)
+    signature = api.post("/api/v1/signatures/", {"contract": contract.pk, "signer": signer.pk}, format="json").json()
+    url = f"/api/v1/signatures/{signature['id']}/"
+    api.post(url + "accept-terms/")
+    api.post(url + "send-code/")
+    code = last_code()
+    for attempt in range(5):
+        response = api.post(
+            url + "confirm/", {"code": wrong(code)}, format="json", HTTP_IDEMPOTENCY_KEY=f"try-{attempt}"
+        )
+        assert response.status_code == 400
+    assert response.json()["error"]["code"] == "locked"
+    assert Signature.objects.get(pk=signature["id"]).status == Signature.Status.LOCKED
+    final = api.post(url + "confirm/", {"code": code}, format="json", HTTP_IDEMPOTENCY_KEY="try-right")
+    assert final.status_code == 400 and final.json()["error"]["code"] == "locked"
