@@ -403,3 +403,13 @@ def test_inline_edit_refuses_a_grid_of_another_organization(org, other_org, cent
         f'value="{foreign.pk}"'
         not in staff_client(admin).get(reverse("catalog:centerrate_edit", args=[rate.pk])).content.decode()
     )
+
+
+def test_grid_timeline_names_rule_changes(org, admin, staff_client):
+    grid = PriceGridFactory(organization=org)
+    client = staff_client(admin)
+    client.post(
+        reverse("catalog:pricegrid_rule_add", args=[grid.pk]), {"dimension": "term", "months": "12", "coefficient": "0.95"}
+    )
+    html = client.get(reverse("catalog:pricegrid_detail", args=[grid.pk])).content.decode()
+    assert "Règle ajoutée" in html and "<dt>Critère</dt>" in html and "<dt>Coefficient</dt>" in html

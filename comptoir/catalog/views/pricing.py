@@ -33,6 +33,7 @@ from comptoir.core.navigation import Entry
 from comptoir.core.views.base import (
     ACTION_ICONS,
     ACTION_VERBS,
+    CHANGE_LABELS,
     can,
     post_only,
     register_object_url,
@@ -50,6 +51,14 @@ for _suffix, _verb, _icon in [
 ]:
     ACTION_VERBS.setdefault(_suffix, _verb)
     ACTION_ICONS.setdefault(_suffix, _icon)
+# the grid's journal names its rules' fields
+for _name, _label in [
+    ("rule", gettext_lazy("Règle")),
+    ("dimension", gettext_lazy("Critère")),
+    ("value", gettext_lazy("Valeur")),
+    ("coefficient", gettext_lazy("Coefficient")),
+]:
+    CHANGE_LABELS.setdefault(_name, _label)
 
 NAME_CELL = "catalog/pricing/_name_cell.html"
 
