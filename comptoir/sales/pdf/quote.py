@@ -8,10 +8,12 @@ only lays the data out.
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from comptoir.catalog.models import ServiceType
@@ -21,8 +23,20 @@ from comptoir.sales.models import Offer, Quote
 from comptoir.sales.services.quotes import compute_totals
 
 
-def _date(value: Any) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
+def _date(value: Any, tz: Any = None) -> str:
+    """dd/mm/yyyy; a moment is shown in the center's timezone (DESIGN.md invariant 13)."""
+    if not value:
+        return ""
+    if isinstance(value, datetime.datetime):
+        value = timezone.localtime(value, tz).date()
+    return value.strftime("%d/%m/%Y")
+
+
+def _center_tz(quote: Quote) -> Any:
+    try:
+        return zoneinfo.ZoneInfo(quote.center.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _rate(rate: Decimal) -> str:
@@ -133,7 +147,7 @@ def quote_pdf_data(quote: Quote) -> dict[str, Any]:
             "client": _client(quote),
             "facts": [
                 [_("Référence"), quote.reference],
-                [_("Date"), _date(quote.sent_at or quote.created_at)],
+                [_("Date"), _date(quote.sent_at or quote.created_at, _center_tz(quote))],
                 [_("Valable jusqu'au"), _date(quote.valid_until)],
                 [_("Centre"), quote.center.name],
             ],

@@ -351,3 +351,13 @@ def test_portal_quotes_for_members_who_see_documents(catalog, admin, mailoutbox)
     assert list(portal_quotes(catalog.admin_contact)) == [sent]
     assert draft not in portal_quotes(catalog.admin_contact)
     assert list(portal_quotes(catalog.user_contact)) == []
+
+
+def test_pdf_date_in_the_center_timezone(catalog, admin):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    quote = _quote(catalog, admin)
+    # 23:30 UTC on 31 December is already 1 January in Paris
+    Quote.objects.filter(pk=quote.pk).update(created_at=dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC))
+    quote.refresh_from_db()
+    assert dict(quote_pdf_data(quote)["facts"])["Date"] == "01/01/2027"
