@@ -57,6 +57,8 @@ def test_tarificateur_flow_from_the_opportunity(catalog, admin, staff_client, ma
     quote = Quote.objects.get()
     assert response.status_code == 302 and response.url == reverse("sales:quote_edit", args=[quote.pk])
     assert quote.opportunity == catalog.opportunity and quote.title == "Bureaux Acme"
+    # a second click on "Tarificateur" offers to resume the draft
+    assert reverse("sales:quote_edit", args=[quote.pk]) in client.get(builder_url).content.decode()
 
     edit = client.get(response.url)
     assert edit.status_code == 200

@@ -291,10 +291,15 @@ def _create_page(request: HttpRequest, *, company: Any, opportunity: Any = None)
                              % {"reference": quote.reference})  # fmt: skip
             return redirect("sales:quote_edit", quote.pk)
     source = opportunity or company
+    existing = selectors.quotes_for(request.user, _org(request)).filter(  # type: ignore[arg-type]
+        status__in=[Quote.Status.DRAFT, Quote.Status.SENT]
+    )
+    existing = existing.filter(opportunity=opportunity) if opportunity is not None else existing.filter(company=company)
     return render(
         request,
-        "manage/form_page.html",
+        "sales/quotes/create.html",
         {
+            "existing": list(existing.order_by("-number")[:10]),
             "form": form,
             "title": _("Nouveau devis — %(company)s") % {"company": company.name},
             "intro": _("Le tarificateur construit jusqu'à quatre offres : domiciliation, bureau privatif, coworking "
