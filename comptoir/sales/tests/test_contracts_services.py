@@ -453,3 +453,35 @@ def test_floor_plan_occupancy_has_the_provider_registered():
 def test_company_with_contracts_cannot_be_deleted(org):
     contract = ContractFactory(organization=org)
     assert "elle a des devis ou des contrats" in deletion_blockers(contract.company)
+
+
+# --------------------------------------------------------------------------------------------------
+# The PDF's data
+# --------------------------------------------------------------------------------------------------
+def test_contract_pdf_data_has_parties_prices_conditions_and_terms(org, center, admin):
+    from comptoir.sales.pdf.contract import contract_data, render_contract_pdf
+
+    center.legal_entity.siret, center.legal_entity.vat_number = "73282932000074", "FR44732829320"
+    center.legal_entity.save()
+    terms = TermsFactory(organization=org, version=3, title="CGV 2027", body="Article 1 — Objet.\n\nArticle 2 — Durée.")
+    contract = ContractFactory(organization=org, center=center, terms=terms, deposit=Decimal("1500.00"))
+    ContractLineFactory(contract=contract, description="Bureau 12", unit_price=Decimal("1234.56"),
+                        amount_excl_vat=Decimal("1234.56"))  # fmt: skip
+    ContractLineFactory(contract=contract, space=None, kind=PricedLine.Kind.ONE_OFF, description="Frais de dossier",
+                        unit_price=Decimal("90.00"), amount_excl_vat=Decimal("90.00"), is_recurring=False)  # fmt: skip
+
+    data = contract_data(contract)
+
+    assert "SIRET 73282932000074" in data["provider"]["lines"] and "TVA FR44732829320" in data["provider"]["lines"]
+    assert data["rows"] == [["Bureau 12", "1", "1\u202f234,56\u00a0€", "1\u202f234,56\u00a0€", "20 %",
+                             "246,91\u00a0€", "1\u202f481,47\u00a0€"]]  # fmt: skip
+    assert data["one_off_rows"][0][0] == "Frais de dossier"
+    assert data["totals"][2] == ["Total mensuel TTC", "1\u202f481,47\u00a0€"]
+    conditions = dict(data["conditions"])
+    assert conditions["Dépôt de garantie"] == "1\u202f500,00\u00a0€"
+    assert conditions["Préavis"] == "3 mois" and conditions["Mode de paiement"] == "Virement (mode de l'entreprise)"
+    assert data["terms"]["title"] == "CGV 2027" and data["terms"]["paragraphs"] == ["Article 1 — Objet.",
+                                                                                   "Article 2 — Durée."]  # fmt: skip
+    assert data["signature"] == "Signature électronique par code SMS — voir la page de preuve"
+    pdf = render_contract_pdf(contract)
+    assert pdf.startswith(b"%PDF") and b"/Count 2" in pdf  # the contract, then the terms on their own page

@@ -331,3 +331,8 @@ def test_api_contract_actions_need_the_change_right(org, center, staff_of, api_c
     api = api_client(staff_of(kind))
     assert api.get(f"/api/v1/contracts/{contract.pk}/").status_code == 200
     assert api.post(f"/api/v1/contracts/{contract.pk}/cancel/", {}, format="json").status_code == 403
+
+
+def test_menu_has_contracts_and_terms(org, admin, staff_of, staff_client):
+    page = staff_client(admin).get(reverse("manage:home")).content.decode()
+    assert reverse("sales:contract_list") in page and reverse("sales:terms_list") in page
