@@ -281,6 +281,8 @@ def send_for_signature(*, contract: Contract, by: User, signer: Contact) -> Cont
             code="invalid_signer",
             field="signer",
         )
+    if not contract.lines.exists():
+        raise ContractError(_("Ce contrat n'a aucune ligne."), code="no_lines")
     _check_spaces_still_free(contract)
     if contract.terms_id is None:
         contract.terms = current_terms(contract.organization_id)
@@ -551,7 +553,7 @@ def _priced_line(
         breakdown=breakdown.as_json(),
         position=position,
         start_date=start,
-        end_date=None if recurring else start,
+        end_date=contract.end_date if recurring else start,
         version=version,
     )
 

@@ -485,3 +485,33 @@ def test_contract_pdf_data_has_parties_prices_conditions_and_terms(org, center, 
     assert data["signature"] == "Signature électronique par code SMS — voir la page de preuve"
     pdf = render_contract_pdf(contract)
     assert pdf.startswith(b"%PDF") and b"/Count 2" in pdf  # the contract, then the terms on their own page
+
+
+def test_daily_end_of_contracts_past_their_end(org):
+    over = ContractFactory(organization=org, status=Contract.Status.NOTICE_GIVEN,
+                           start_date=TODAY - datetime.timedelta(days=400),
+                           commitment_end=TODAY - datetime.timedelta(days=36),
+                           end_date=TODAY - datetime.timedelta(days=1))  # fmt: skip
+    running = ContractFactory(organization=org, status=Contract.Status.NOTICE_GIVEN, end_date=TODAY)
+    assert "contracts ended" in daily_jobs()
+    assert services.end_due_contracts(TODAY) == 1
+    over.refresh_from_db()
+    running.refresh_from_db()
+    assert (over.status, running.status) == (Contract.Status.ENDED, Contract.Status.NOTICE_GIVEN)
+
+
+def test_amendment_under_notice_opens_lines_that_end_with_the_contract(org, center, admin):
+    contract, _office = amendable(org, center)
+    services.give_notice(contract=contract, by=admin, notice_date=TODAY)
+    contract.refresh_from_db()
+    option = ProductFactory(organization=org, kind="option", unit_price=Decimal("30.00"), service_type="")
+    services.amend_contract(contract=contract, by=admin, effective_date=TODAY, add=[{"product": option}])
+    assert ContractLine.objects.get(contract=contract, version=2).end_date == contract.end_date
+
+
+def test_a_contract_without_lines_cannot_be_sent(org, admin):
+    TermsFactory(organization=org, version=1)
+    contract = ContractFactory(organization=org)
+    with pytest.raises(DomainError) as exc:
+        services.send_for_signature(contract=contract, by=admin, signer=signer_of(contract.company))
+    assert exc.value.code == "no_lines"
