@@ -179,7 +179,7 @@ class AppliedIn(InSerializer):
 
 
 class OfficePriceIn(InSerializer):
-    space = ScopedPrimaryKeyField(model=Space, selector=selectors.priced_spaces_for, help_text="Id of a space.")
+    space = ScopedPrimaryKeyField(model=Space, selector=selectors.spaces_for_pricing, help_text="Id of a space.")
     term_months = serializers.IntegerField(
         min_value=1, max_value=services.MAX_TERM_MONTHS, required=False, allow_null=True
     )

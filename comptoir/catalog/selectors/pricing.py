@@ -115,17 +115,21 @@ def discounts_for_pricing(user: User, organization: Organization | int) -> Query
     )
 
 
-def priced_spaces_for(user: User, organization: Organization | int) -> QuerySet[Space]:
-    """Active spaces of the user's centers that have a surface (the simulator's choice)."""
+def spaces_for_pricing(user: User, organization: Organization | int) -> QuerySet[Space]:
+    """Active spaces of the centers the user may see (the API prices them, or says what is missing)."""
     if not rights.is_staff_of(user, organization):
         return Space.objects.none()
     centers = core_selectors.centers_for(user, organization)
     return (
         Space.objects.filter(organization=_org_id(organization), center__in=centers.values("pk"), is_active=True)
-        .filter(Q(area_m2__gt=0))
         .select_related("center")
         .order_by("center__name", "name", "id")
     )
+
+
+def priced_spaces_for(user: User, organization: Organization | int) -> QuerySet[Space]:
+    """Those that have a surface (the simulator's choice)."""
+    return spaces_for_pricing(user, organization).filter(Q(area_m2__gt=0))
 
 
 def products_for_pricing(user: User, organization: Organization | int) -> QuerySet[Product]:

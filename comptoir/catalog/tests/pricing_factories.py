@@ -46,7 +46,7 @@ def office_setup(
     for (dimension, value), coefficient in (rules or {}).items():
         PriceGridRule.objects.create(grid=grid, dimension=dimension, value=value, coefficient=Decimal(coefficient))
     rate = CenterRateFactory(center=center, price_per_m2=Decimal(price_per_m2), price_grid=grid)
-    space = SpaceFactory(organization=organization, center=center, area_m2=Decimal(area), name="Bureau 12")
+    space = SpaceFactory(organization=organization, center=center, area_m2=Decimal(area), name="Bureau A12")
     return space, rate, grid
 
 

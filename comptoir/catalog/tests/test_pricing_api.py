@@ -407,3 +407,11 @@ def test_pricing_needs_the_view_rights(office, staff_of, api_client):
     space, _discount = office
     assert api_client(staff_of("technician")).post(OFFICE, {"space": space.pk}, format="json").status_code == 403
     assert api_client(staff_of("reception")).get(OFFICE).status_code == 405
+
+
+def test_office_price_of_a_space_without_surface_says_so(org, office, admin, api_client):
+    space, _discount = office
+    bare = SpaceFactory(organization=org, center=space.center, area_m2=None, name="Sans surface")
+    response = api_client(admin).post(OFFICE, {"space": bare.pk}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "no_area" and "space" in response.json()["error"]["fields"]

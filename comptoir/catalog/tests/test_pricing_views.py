@@ -340,7 +340,7 @@ def test_simulator_shows_the_breakdown(priced, admin, staff_client):
     space, discount = priced
     client = staff_client(admin)
     page = client.get(reverse("catalog:pricing_simulator")).content.decode()
-    assert f'<option value="{space.pk}" translate="no">Paris Opéra — Bureau 12</option>' in page
+    assert f'<option value="{space.pk}" translate="no">Paris Opéra — Bureau A12</option>' in page
     response = client.get(
         reverse("catalog:pricing_simulator"), {"space": space.pk, "term_months": "12", "apply": [discount.pk]}
     )
