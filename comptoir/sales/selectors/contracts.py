@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext as _
 
 from comptoir.catalog.models import ProductCenterPrice, Space
@@ -162,32 +162,23 @@ class LineReadiness:
     reason: str = ""
 
 
-def product_availability(product_ids: Iterable[int], center_id: int) -> dict[int, bool]:
-    """{product id: available in the center} for products with a per-center setting (one query); the
-    others follow `available_everywhere` (the same rule as comptoir.catalog.pricing.is_available)."""
-    ids = list(product_ids)
-    if not ids:
-        return {}
-    return dict(
-        ProductCenterPrice.objects.filter(product_id__in=ids, center_id=center_id).values_list(
-            "product_id", "is_available"
-        )
-    )
-
-
 def offer_readiness(offer: Offer, *, exclude_contract: int | None = None) -> list[LineReadiness]:
-    """Each line of the offer, ready (👍) or not (❓) with the reason — in at most three queries (the lines,
-    the contracts that hold the offer's spaces, the products' per-center availability)."""
+    """Each line of the offer, ready (👍) or not (❓) with the reason, in two queries: the lines (with each
+    product's availability in the quote's center, the rule of comptoir.catalog.pricing.is_available) and
+    the contract lines that hold the offer's spaces."""
     quote = offer.quote
     start = offer.start_date
     end = commitment_end(start, offer.term_months)
+    center_setting = ProductCenterPrice.objects.filter(product_id=OuterRef("product_id"), center_id=quote.center_id)
     lines = list(
-        OfferLine.objects.filter(offer_id=offer.pk).select_related("space", "product").order_by("position", "id")
+        OfferLine.objects.filter(offer_id=offer.pk)
+        .select_related("space", "product")
+        .annotate(available_in_center=Subquery(center_setting.values("is_available")[:1]))
+        .order_by("position", "id")
     )
     holders = holding_lines(
         {line.space_id for line in lines if line.space_id}, start, end, exclude_contract=exclude_contract
     )  # type: ignore[arg-type]
-    overrides = product_availability({line.product_id for line in lines if line.product_id}, quote.center_id)  # type: ignore[arg-type]
     result = []
     for line in lines:
         reason = None
@@ -199,7 +190,8 @@ def offer_readiness(offer: Offer, *, exclude_contract: int | None = None) -> lis
                 reason = space_refusal(space, line.quantity, holders.get(space.pk, []))  # type: ignore[arg-type, union-attr]
         if reason is None and line.product_id is not None:
             product = line.product
-            available = product.is_active and overrides.get(product.pk, product.available_everywhere)  # type: ignore[union-attr]
+            setting = line.available_in_center  # type: ignore[attr-defined]
+            available = product.is_active and (product.available_everywhere if setting is None else setting)  # type: ignore[union-attr]
             if not available:
                 reason = _("L'article %(product)s n'est pas disponible dans ce centre.") % {"product": product.name}  # type: ignore[union-attr]
         result.append(LineReadiness(line, reason is None, reason or ""))

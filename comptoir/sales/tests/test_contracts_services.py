@@ -139,7 +139,7 @@ def test_readiness_query_count_does_not_depend_on_lines(org, center):
         with CaptureQueriesContext(connection) as queries:
             offer_readiness(offer)
         counts.append(len(queries))
-    assert counts[0] == counts[1] <= 3
+    assert counts[0] == counts[1] == 2
 
 
 # --------------------------------------------------------------------------------------------------
