@@ -374,7 +374,7 @@ register_daily("contracts activated", activate_contracts)
 register_daily("contracts ended", end_due_contracts)
 
 
-def _effective_end(contract: Contract) -> datetime.date | None:
+def effective_end(contract: Contract) -> datetime.date | None:
     if contract.end_date is not None:
         return contract.end_date
     if contract.renewal == Contract.Renewal.NONE:
@@ -383,7 +383,7 @@ def _effective_end(contract: Contract) -> datetime.date | None:
 
 
 def _finish(contract: Contract, by: User | None, today: datetime.date) -> bool:
-    end = _effective_end(contract)
+    end = effective_end(contract)
     if contract.status not in Contract.RUNNING or end is None or end >= today:
         return False
     contract.end_date = end
@@ -422,7 +422,7 @@ def end_contract(*, contract: Contract, by: User, today: datetime.date | None = 
     today = today or timezone.localdate()
     if contract.status not in Contract.RUNNING:
         raise ContractError(_("Seul un contrat signé, actif ou en préavis peut être terminé."))
-    end = _effective_end(contract)
+    end = effective_end(contract)
     if end is None:
         raise ContractError(_("Ce contrat n'a pas de date de fin : donnez d'abord le préavis."), code="no_end_date")
     if end >= today:

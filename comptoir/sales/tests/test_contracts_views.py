@@ -336,3 +336,21 @@ def test_api_contract_actions_need_the_change_right(org, center, staff_of, api_c
 def test_menu_has_contracts_and_terms(org, admin, staff_of, staff_client):
     page = staff_client(admin).get(reverse("manage:home")).content.decode()
     assert reverse("sales:contract_list") in page and reverse("sales:terms_list") in page
+
+
+def test_end_button_only_after_the_end_date(org, center, admin, staff_client):
+    web = staff_client(admin)
+    running = ContractFactory(organization=org, center=center, status=Contract.Status.ACTIVE)
+    end_url = reverse("sales:contract_end", args=[running.pk])
+    assert end_url not in web.get(reverse("sales:contract_detail", args=[running.pk])).content.decode()
+    refused = web.post(end_url, follow=True)
+    assert "donnez d&#x27;abord le préavis" in refused.content.decode()
+    over = ContractFactory(organization=org, center=center, status=Contract.Status.NOTICE_GIVEN,
+                           start_date=TODAY - datetime.timedelta(days=400),
+                           commitment_end=TODAY - datetime.timedelta(days=36),
+                           end_date=TODAY - datetime.timedelta(days=1))  # fmt: skip
+    over_url = reverse("sales:contract_end", args=[over.pk])
+    assert over_url in web.get(reverse("sales:contract_detail", args=[over.pk])).content.decode()
+    assert web.post(over_url).status_code == 302
+    over.refresh_from_db()
+    assert over.status == Contract.Status.ENDED

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -145,7 +146,9 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_notice": contract.status in (Contract.Status.SIGNED, Contract.Status.ACTIVE),
             "can_cancel": contract.status in (Contract.Status.DRAFT, Contract.Status.AWAITING_SIGNATURE),
             "can_amend": contract.status not in (Contract.Status.ENDED, Contract.Status.CANCELLED),
-            "can_end": contract.status in Contract.RUNNING,
+            "can_end": contract.status in Contract.RUNNING
+            and (end := services.effective_end(contract)) is not None
+            and end < timezone.localdate(),
         },
     )
 
@@ -252,7 +255,7 @@ def contract_amend(request: HttpRequest, pk: int) -> HttpResponse:
     """Avenant: the form, then its preview (lines closed and opened, monthly totals, first month prorated),
     then the confirmation."""
     contract = _contract(request, pk)
-    form = AmendForm(request.POST or None, contract=contract)
+    form = AmendForm(request.POST or None, contract=contract, initial={"effective_date": timezone.localdate()})
     preview = None
     if request.method == "POST" and form.is_valid():
         arguments = form.service_arguments()
