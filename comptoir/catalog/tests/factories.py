@@ -113,3 +113,6 @@ register_tenant_object(
     "centerrate", lambda organization: CenterRateFactory(center=CenterFactory(organization=organization))
 )
 register_tenant_object("discount", lambda organization: DiscountFactory(organization=organization))
+register_tenant_object(  # the grid rule URLs (`pricegrid_rule_delete`, API `pricegrid-rule`) take a `rule_id`
+    "rule", lambda organization: PriceGridRuleFactory(grid=PriceGridFactory(organization=organization))
+)

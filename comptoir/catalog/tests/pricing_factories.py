@@ -14,7 +14,6 @@ from comptoir.catalog.tests.factories import (
     SpaceFactory,
 )
 from comptoir.core.models import Center, Organization, Role
-from comptoir.core.testing import register_tenant_object
 
 __all__ = [
     "CenterRateFactory",
@@ -26,11 +25,6 @@ __all__ = [
     "allow",
     "office_setup",
 ]
-
-# The grid rule URLs (`pricegrid_rule_delete`, API `pricegrid-rule`) take a `rule_id`.
-register_tenant_object(
-    "rule", lambda organization: PriceGridRuleFactory(grid=PriceGridFactory(organization=organization))
-)
 
 
 def office_setup(

@@ -13,8 +13,9 @@ from comptoir.catalog.models import ServiceType
 from comptoir.catalog.tests.factories import SpaceFactory
 from comptoir.core.testing import register_tenant_object
 from comptoir.core.tests.factories import CenterFactory, OrganizationFactory, StaffFactory
-from comptoir.crm.tests.factories import CompanyFactory
-from comptoir.sales.models import Contract, ContractLine, Offer, OfferLine, PricedLine, Quote, Terms
+from comptoir.crm.models import Contact
+from comptoir.crm.tests.factories import CompanyFactory, ContactFactory
+from comptoir.sales.models import Contract, ContractLine, Offer, OfferLine, PricedLine, Quote, Signature, Terms
 
 
 def _staff_user(organization):  # type: ignore[no-untyped-def]
@@ -99,6 +100,15 @@ class ContractLineFactory(DjangoModelFactory):
     start_date = factory.SelfAttribute("contract.start_date")
 
 
+def _signature(organization):  # type: ignore[no-untyped-def]
+    contract = ContractFactory(organization=organization, status=Contract.Status.AWAITING_SIGNATURE)
+    signer = ContactFactory(
+        company=contract.company, company_role=Contact.CompanyRole.ADMINISTRATOR, has_portal_access=True
+    )
+    return Signature.objects.create(contract=contract, signer=signer)
+
+
+register_tenant_object("signature", _signature)
 register_tenant_object("terms", lambda organization: TermsFactory(organization=organization))
 register_tenant_object("quote", lambda organization: QuoteFactory(organization=organization))
 register_tenant_object("offer", lambda organization: OfferFactory(quote=QuoteFactory(organization=organization)))

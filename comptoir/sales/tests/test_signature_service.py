@@ -20,7 +20,6 @@ from comptoir.core import events
 from comptoir.core.errors import DomainError, NotFound, RightsError, ValidationFailed
 from comptoir.core.models import AuditEntry, SmsMessage
 from comptoir.core.pdf import render_pdf
-from comptoir.core.testing import register_tenant_object
 from comptoir.crm.models import Company, Contact, Opportunity
 from comptoir.crm.tests.factories import CompanyFactory, ContactFactory, OpportunityFactory
 from comptoir.sales import seal
@@ -78,15 +77,6 @@ def ready_to_confirm(contract: Contract, contact: Contact) -> Signature:
 
 def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
-
-
-def _foreign_signature(organization):  # type: ignore[no-untyped-def]
-    contract = awaiting_contract(organization)
-    return Signature.objects.create(contract=contract, signer=signer_of(contract.company))
-
-
-# the tenancy walker's "signature" key (API signature-detail...); TODO: belongs in sales/tests/factories.py
-register_tenant_object("signature", _foreign_signature)
 
 
 @pytest.fixture
