@@ -246,6 +246,15 @@ else:
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Comptoir <no-reply@comptoir.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- SMS and document sealing ---------------------------------------------------------------------
+# SMS_TRANSPORT: a class with send(message) -> provider id (comptoir.core.sms); the default only logs,
+# the outbox table keeps every message.
+SMS_TRANSPORT = os.environ.get("SMS_TRANSPORT", "comptoir.core.sms.LogTransport")
+# Signed contracts are sealed (PAdES) with the organization's certificate: a self-signed one generated on
+# first use, or a CA-issued PKCS#12 file when COMPTOIR_SEAL_PKCS12 names one (comptoir.sales.seal).
+COMPTOIR_SEAL_PKCS12 = os.environ.get("COMPTOIR_SEAL_PKCS12", "")
+COMPTOIR_SEAL_PKCS12_PASSWORD = os.environ.get("COMPTOIR_SEAL_PKCS12_PASSWORD", "")
+
 # --- REST API -------------------------------------------------------------------------------------
 API_RATE = os.environ.get("API_RATE", "1200/min")  # per token; "" disables the limit
 REST_FRAMEWORK = {
