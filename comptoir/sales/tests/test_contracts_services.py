@@ -444,10 +444,15 @@ def test_occupancy_provider_states(org, center):
     assert states == {occupied.pk: "occupied", reserved.pk: "reserved"}
 
 
-def test_floor_plan_occupancy_has_the_provider_registered():
+def test_floor_plans_see_contracts_through_the_registered_provider(org, center):
     from comptoir.catalog import occupancy
 
-    assert provider in occupancy._providers
+    assert provider in occupancy.providers()
+    running = ContractFactory(organization=org, center=center, status=Contract.Status.ACTIVE,
+                              start_date=TODAY - datetime.timedelta(days=10))  # fmt: skip
+    occupied = ContractLineFactory(contract=running, start_date=running.start_date).space
+    free = SpaceFactory(organization=org, center=center)
+    assert occupancy.states([occupied, free], TODAY) == {occupied.pk: "occupied", free.pk: "free"}
 
 
 def test_company_with_contracts_cannot_be_deleted(org):
