@@ -173,7 +173,8 @@ def test_amend_preview_then_confirm(org, center, admin, staff_client):
     preview = web.post(url, data)
     assert preview.status_code == 200
     content = preview.content.decode()
-    assert "Aperçu de l'avenant" in content and "525,00" in content and "Confirmer l'avenant" in content
+    assert "Aperçu de l&#x27;avenant" in content or "Aperçu de l'avenant" in content
+    assert "525,00" in content and 'id="amendment-proration"' in content and "Casier" in content
     assert not Amendment.objects.exists()
     response = web.post(url, {**data, "confirm": "1"})
     assert response.status_code == 302
