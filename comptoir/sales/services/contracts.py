@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -235,7 +236,9 @@ def store_document(contract: Contract) -> None:
 
     pdf = render_contract_pdf(contract)
     contract.document_sha256 = hashlib.sha256(pdf).hexdigest()
-    contract.document.save(f"{contract.reference}-v{contract.version}.pdf", ContentFile(pdf), save=False)
+    # per organization, with a random part: the name of a client's contract cannot be guessed
+    name = f"{contract.organization_id}/{contract.reference}-v{contract.version}-{secrets.token_hex(8)}.pdf"
+    contract.document.save(name, ContentFile(pdf), save=False)
 
 
 def _check_spaces_still_free(contract: Contract) -> None:

@@ -21,7 +21,7 @@ from comptoir.core.housekeeping import daily_jobs
 from comptoir.core.models import AuditEntry
 from comptoir.crm.models import Contact, Opportunity
 from comptoir.crm.services.companies import deletion_blockers
-from comptoir.crm.tests.factories import ContactFactory, OpportunityFactory
+from comptoir.crm.tests.factories import CompanyFactory, ContactFactory, OpportunityFactory
 from comptoir.sales.models import Amendment, Contract, ContractLine, PricedLine, Quote
 from comptoir.sales.occupancy import provider
 from comptoir.sales.selectors.contracts import commitment_end, offer_readiness
@@ -232,6 +232,7 @@ def test_send_for_signature_renders_the_pdf_stores_its_hash_and_mails_the_signer
     contract.refresh_from_db()
     assert contract.status == Contract.Status.AWAITING_SIGNATURE and contract.signer == signer
     assert contract.sent_for_signature_at is not None
+    assert contract.document.name.startswith(f"contracts/{org.pk}/{contract.reference}-v1-")
     content = contract.document.read()
     assert content.startswith(b"%PDF")
     assert contract.document_sha256 == hashlib.sha256(content).hexdigest()
@@ -264,7 +265,7 @@ def test_send_for_signature_refuses_an_ineligible_signer(org, center, admin, cha
 def test_send_for_signature_refuses_a_member_of_another_company(org, center, admin):
     TermsFactory(organization=org, version=1)
     contract = services.create_contract_from_offer(offer=accepted_offer(org, center), by=admin)
-    stranger = signer_of(ContractFactory(organization=org).company)
+    stranger = signer_of(CompanyFactory(organization=org))
     with pytest.raises(ValidationFailed):
         services.send_for_signature(contract=contract, by=admin, signer=stranger)
 
