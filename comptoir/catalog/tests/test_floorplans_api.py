@@ -134,3 +134,12 @@ def test_another_organizations_plan_is_404(other_org, api):
     for suffix in ("", "svg/", "shapes/", "background/"):
         assert api.get(f"{BASE}{foreign.pk}/{suffix}").status_code == 404
     assert api.put(f"{BASE}{foreign.pk}/shapes/", {"shapes": {}}, format="json").status_code == 404
+
+
+def test_create_is_idempotent_with_a_key(center, api):
+    payload = {"center": center.pk, "floor": 8, "background": SimpleUploadedFile("p.png", PNG)}
+    first = api.post(BASE, payload, format="multipart", HTTP_IDEMPOTENCY_KEY="plan-8")
+    payload["background"] = SimpleUploadedFile("p.png", PNG)
+    again = api.post(BASE, payload, format="multipart", HTTP_IDEMPOTENCY_KEY="plan-8")
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+    assert again["Idempotent-Replayed"] == "true" and FloorPlan.objects.filter(floor=8).count() == 1

@@ -30,6 +30,7 @@ from comptoir.core.selectors import centers_for
 from comptoir.core.views.base import (
     ACTION_ICONS,
     ACTION_VERBS,
+    CHANGE_LABELS,
     can,
     post_only,
     register_object_url,
@@ -41,6 +42,9 @@ from comptoir.core.widgets import DataSelect
 register_object_url("catalog.floorplan", "catalog:floorplan_detail")
 ACTION_VERBS.setdefault("shapes_saved", gettext_lazy("Espaces dessinés"))
 ACTION_ICONS.setdefault("shapes_saved", "bounding-box")
+CHANGE_LABELS.setdefault("drawn", gettext_lazy("Espaces dessinés"))
+CHANGE_LABELS.setdefault("cleared", gettext_lazy("Formes effacées"))
+CHANGE_LABELS.setdefault("background", gettext_lazy("Fond de plan"))
 
 MENU = [Entry("operations", gettext_lazy("Plans"), "catalog:floorplan_list", "catalog.view_floorplan", 40, "map")]
 
