@@ -292,6 +292,16 @@ SPECTACULAR_SETTINGS = {
         "CompanyStatusEnum": "comptoir.crm.models.Company.Status",
         "ActivityKindEnum": "comptoir.crm.models.Activity.Kind",
         "ActivityStatusEnum": "comptoir.crm.models.Activity.Status",
+        "SpaceKindEnum": "comptoir.catalog.models.Space.Kind",
+        "ProductKindEnum": "comptoir.catalog.models.Product.Kind",
+        "GridDimensionEnum": "comptoir.catalog.models.PriceGridRule.Dimension",
+        "ServiceTypeEnum": "comptoir.catalog.models.ServiceType",
+        "VatRateEnum": "comptoir.catalog.models.VatRate",
+        "LineKindEnum": "comptoir.sales.models.PricedLine.Kind",
+        "PaymentMethodEnum": "comptoir.sales.models.PaymentMethod",
+        "QuoteStatusEnum": "comptoir.sales.models.Quote.Status",
+        "ContractStatusEnum": "comptoir.sales.models.Contract.Status",
+        "ContractRenewalEnum": "comptoir.sales.models.Contract.Renewal",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # the choices' labels are French UI text
 }

@@ -219,7 +219,7 @@ class BreakdownOut(serializers.Serializer):
 )
 class CenterRateViewSet(ApiViewSet):
     """Each center's reference price per m² per month (excl. tax) and its price grid — the base of an office's
-    rent (« Paramètres → Pricing → Prix par centre »). One rate per center. Rights: `catalog.view_centerrate`,
+    rent (the back office page Settings → Pricing → Price per center). One rate per center. Rights: `catalog.view_centerrate`,
     `catalog.add_centerrate`, `catalog.change_centerrate`."""
 
     model = CenterRate

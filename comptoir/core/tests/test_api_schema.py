@@ -73,6 +73,11 @@ def test_create_operations_document_the_idempotency_key():
         "/api/v1/centers/", "/api/v1/legal-entities/", "/api/v1/staff/", "/api/v1/tokens/",
         "/api/v1/companies/", "/api/v1/contacts/", "/api/v1/job-functions/", "/api/v1/opportunities/",
         "/api/v1/activities/", "/api/v1/notes/", "/api/v1/actions/", "/api/v1/marketing-sources/",
+        "/api/v1/spaces/", "/api/v1/products/", "/api/v1/floor-plans/", "/api/v1/center-rates/",
+        "/api/v1/price-grids/", "/api/v1/discounts/", "/api/v1/terms/",
+        "/api/v1/quotes/", "/api/v1/quotes/{id}/send/", "/api/v1/quotes/{id}/accept/",
+        "/api/v1/contracts/", "/api/v1/contracts/{id}/amend/",
+        "/api/v1/signatures/", "/api/v1/signatures/{id}/confirm/",
     }  # fmt: skip
     create = schema["paths"]["/api/v1/centers/"]["post"]
     assert {"409", "422"} <= set(create["responses"])

@@ -106,7 +106,7 @@ class QuoteUpdateIn(QuoteIn):
                                    help_text="Only while the quote has no offer.")  # fmt: skip
 
 
-class DiscountIn(InSerializer):
+class AppliedDiscountIn(InSerializer):
     discount = serializers.IntegerField(help_text="Id of a discount.")
     percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True,
                                        help_text="Default: the discount's own percentage.")  # fmt: skip
@@ -119,7 +119,7 @@ class LineIn(InSerializer):
     product = serializers.IntegerField(required=False, allow_null=True, help_text="Id of a catalog article.")
     quantity = serializers.DecimalField(max_digits=10, decimal_places=2, required=False, default=1)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
-    discounts = DiscountIn(many=True, required=False)
+    discounts = AppliedDiscountIn(many=True, required=False)
 
 
 class OfferIn(InSerializer):
