@@ -190,7 +190,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
             return redirect(product)
     return render(
         request,
-        "manage/form_page.html",
+        "catalog/products/form.html",
         {
             "form": form,
             "title": _("Nouvel article du catalogue"),
@@ -224,7 +224,7 @@ def product_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(product)
     return render(
         request,
-        "manage/form_page.html",
+        "catalog/products/form.html",
         {
             "form": form,
             "title": _("Modifier « %(name)s »") % {"name": product.name},
