@@ -285,3 +285,22 @@ def test_garbage_never_gives_a_500(org, admin, staff_client, center):
     assert client.post(reverse("catalog:space_photo_reorder", args=[space.pk]), {"order": ["x"]}).status_code == 302
     bad_form = client.post(reverse("catalog:space_create"), {"center": "x", "capacity": "-3", "floor": "999"})
     assert bad_form.status_code == 200 and not Space.objects.exclude(pk=space.pk).exists()
+
+
+def test_htmx_filtering_returns_only_the_results(org, admin, staff_client, center):
+    SpaceFactory(organization=org, center=center, name="Salle", kind="meeting_room", area_m2=None)
+    SpaceFactory(organization=org, center=center, name="Bureau")
+    response = staff_client(admin).get(
+        reverse("catalog:space_list"), {"kind": "meeting_room"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="list-results"
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html and 'id="list-results"' in html
+    assert "Salle" in html and "Bureau<" not in html
+
+
+def test_the_journal_links_to_the_space(org, admin, staff_client, center):
+    space = services.create_space(
+        organization=org, by=admin, data={"center": center, "name": "Salle Lumière", "kind": "meeting_room"}
+    )
+    html = staff_client(admin).get(reverse("manage:journal_list")).content.decode()
+    assert space.get_absolute_url() in html
