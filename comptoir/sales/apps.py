@@ -19,3 +19,8 @@ class SalesConfig(AppConfig):
         from comptoir.sales.services import contracts  # noqa: F401
 
         occupancy.register(contract_occupancy.provider)
+
+        from comptoir.sales import crm_hooks
+
+        crm_hooks.register_company_columns()
+        crm_hooks.register_status_hooks()

@@ -267,6 +267,23 @@ def convert_to_client(*, company: Company, by: User | None, reason: str = "") ->
 
 
 @transaction.atomic
+def sync_client_status(*, company: Company, running: bool) -> Company:
+    """ "Actif" means a running contract or project: the apps that own them call this (as the system) when
+    one starts or ends. A client becomes active or inactive accordingly; a suspended client or a prospect
+    keeps its status (suspension is the staff's decision, a prospect becomes a client by conversion)."""
+    company = Company.objects.select_for_update().get(pk=company.pk)
+    if company.kind != Company.Kind.CLIENT or company.status == Company.Status.SUSPENDED:
+        return company
+    status = Company.Status.ACTIVE if running else Company.Status.INACTIVE
+    if company.status != status:
+        before = company.status
+        company.status = status
+        _save_company(company)
+        journal.record(actor=None, action="company.status_changed", obj=company, changes={"status": [before, status]})
+    return company
+
+
+@transaction.atomic
 def set_company_status(*, company: Company, by: User, status: str) -> Company:
     """Suspend, set inactive or reactivate a client (a prospect's status follows its kind)."""
     rights.require(by, "crm.change_company", company.organization_id)
