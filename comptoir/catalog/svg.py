@@ -71,7 +71,7 @@ def render(
     """The SVG document (a string). `spaces`: Space instances or SpaceRow (pk, name, shape, is_active);
     `space_url(space)` gives each polygon's link (None: no link)."""
     width, height = plan.width, plan.height
-    unit = max(min(width, height) / 60, 6.0)  # text size, in plan units
+    unit = max(min(width, height) / 36, 6.0)  # text size, in plan units
     out: list[str] = [
         f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'class="{escape(css_class)}" role="group" font-family="system-ui, sans-serif">',
@@ -105,7 +105,7 @@ def render(
             f'stroke-width="{stroke}"/>'
             f'<text x="{_number(x)}" y="{_number(y)}" text-anchor="middle" dominant-baseline="central" '
             f'font-size="{font}" fill="#212529" stroke="#ffffff" stroke-width="{halo}" '
-            f'paint-order="stroke" pointer-events="none" translate="no">{name}</text>'
+            f'paint-order="stroke" pointer-events="none" text-decoration="none" translate="no">{name}</text>'
         )
         url = space_url(space)
         attributes = f'class="space space-{state}" data-space="{space.pk}" data-state="{state}"'
@@ -129,7 +129,7 @@ def _legend(counts: Mapping[str, int], unit: float) -> str:
     line = unit * 1.6
     box_width = unit * 12
     parts = [
-        f'<g class="legend" transform="translate({_number(unit)},{_number(unit)})">',
+        f'<g class="legend" pointer-events="none" transform="translate({_number(unit)},{_number(unit)})">',
         f'<rect x="0" y="0" width="{_number(box_width)}" height="{_number(line * len(occupancy.STATES) + unit)}" '
         f'rx="{_number(unit / 3)}" fill="#ffffff" fill-opacity="0.9" stroke="#adb5bd" '
         f'stroke-width="{_number(unit / 10)}"/>',

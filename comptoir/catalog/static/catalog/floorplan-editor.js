@@ -124,10 +124,13 @@
 
   // ---- status line --------------------------------------------------------------------------------
   const status = root.querySelector("[data-role=status]");
+  const TEXT_CLASS = { info: "text-body-secondary", warning: "text-warning-emphasis", danger: "text-danger",
+                       success: "text-success" };
   function say(text, kind) {
+    // A line of fixed height: the plan does not move under the pointer when a message appears.
     status.textContent = text;
-    status.className = "alert alert-" + (kind || "info");
-    if (!text) status.className = "alert d-none";
+    status.dataset.kind = kind || "info";
+    status.className = "floorplan-status fw-semibold " + TEXT_CLASS[kind || "info"];
   }
 
   // ---- editing ------------------------------------------------------------------------------------
