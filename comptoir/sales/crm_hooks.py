@@ -71,7 +71,7 @@ def register_company_columns() -> None:
                 kind="money",
                 sort="monthly_value",
                 css_class="text-end text-nowrap",
-            ),  # fmt: skip
+            ),
             "sales.view_contract",
             _annotations,
             after="running_contract_count",
