@@ -134,7 +134,13 @@
   }
 
   // ---- editing ------------------------------------------------------------------------------------
+  let dirty = false;
+  window.addEventListener("beforeunload", (event) => {
+    if (dirty) event.preventDefault(); // the browser asks before leaving unsaved shapes
+  });
+
   function changed() {
+    dirty = true;
     say(msg("unsaved"), "warning");
     render();
   }
@@ -211,7 +217,8 @@
     button.addEventListener("click", () => actions[button.dataset.action]());
   });
   document.addEventListener("keydown", (event) => {
-    if (event.target.closest && event.target.closest("input, textarea, select")) return;
+    // Enter / Escape close the polygon being drawn, unless a control has the focus (Enter presses it).
+    if (event.target.closest && event.target.closest("input, textarea, select, button, a")) return;
     if (event.key === "Enter" && current !== null && open[current]) { event.preventDefault(); finish(); }
     if (event.key === "Escape" && current !== null && open[current]) finish();
   });
@@ -235,6 +242,7 @@
       return;
     }
     if (response.ok) {
+      dirty = false;
       Object.keys(open).forEach((id) => (open[id] = false));
       say(body.message || msg("saved"), "success");
       render();
