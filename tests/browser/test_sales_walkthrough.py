@@ -443,6 +443,8 @@ def test_staff_quotes_four_offers_and_the_member_signs_by_sms(browser, page, ser
                 .filter(has_text=re.compile(r"\S"))
                 .count()
             ), page.locator(f"#offer-{position}-form").inner_text()
+            saved = page.locator(f"#offer-{position}-form").inner_text()
+            assert "Enregistrée" in saved, f"offer {position} was not saved:\n{saved}"
 
     with Step(server, "the quote page: each offer's breakdown adds up to its totals to the cent"):
         page.goto(builder_url)
@@ -535,6 +537,9 @@ def test_staff_quotes_four_offers_and_the_member_signs_by_sms(browser, page, ser
         member_page.fill("#signature-code", code[1])
         member_page.get_by_role("button", name="Signer", exact=True).click()
         member_page.get_by_role("heading", name="Votre contrat est signé").wait_for()
+        member_page.goto(f"{server.url}/portal/")
+        still = member_page.locator("section.portal-to-sign").filter(has_text=contract_reference[0])
+        assert still.count() == 0, "the signed contract is still in the portal's « to sign » banner"
         member.close()
 
     with Step(server, "back office: the company is a client, the opportunity « Contrat signé »"):
