@@ -138,6 +138,8 @@ def fuzz_world(org, admin, api_client):  # type: ignore[no-untyped-def]
 
 
 def url_for(path: str, ids: dict[str, int], object_id: str | None = None) -> str:
+    if "{id}" not in path:
+        return path
     resource = path.split("/")[3]
     return path.replace("{id}", object_id if object_id is not None else str(ids[resource]))
 

@@ -144,11 +144,22 @@ class RefuseIn(InSerializer):
     reason = serializers.CharField(max_length=255)
 
 
+def _scoped(request: Any, selector: Any) -> QuerySet:
+    if request is None:
+        return Quote.objects.none()
+    return selector(request.user, getattr(request, "organization", None))
+
+
 class QuoteFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Quote.Status.choices, help_text="draft, sent, accepted...")
-    company = django_filters.NumberFilter(field_name="company_id", help_text="Id of the company.")
-    center = django_filters.NumberFilter(field_name="center_id", help_text="Id of the center.")
-    opportunity = django_filters.NumberFilter(field_name="opportunity_id", help_text="Id of the opportunity.")
+    # related ids are checked against the caller's own objects (an unknown or huge id is a 400, never a 500)
+    company = django_filters.ModelChoiceFilter(queryset=lambda request: _scoped(request, crm_selectors.companies_for),
+                                               help_text="Id of the company.")  # fmt: skip
+    center = django_filters.ModelChoiceFilter(queryset=lambda request: _scoped(request, core_selectors.centers_for),
+                                              help_text="Id of the center.")  # fmt: skip
+    opportunity = django_filters.ModelChoiceFilter(
+        queryset=lambda request: _scoped(request, crm_selectors.opportunities_for), help_text="Id of the opportunity."
+    )
 
     class Meta:
         model = Quote
