@@ -1,5 +1,6 @@
 """The drawing page in a real browser (Chromium): pick a space, click points, drag one, close, save; the
-server's errors show beside the space. Skipped where Chromium is not installed."""
+server's errors show beside the space. Runs in the browser step of `make test` (Chromium is installed by
+`scripts/setup.sh --browser`); it fails, never skips, when Chromium is missing."""
 
 from pathlib import Path
 
@@ -10,15 +11,14 @@ from comptoir.catalog.models import Space
 from comptoir.catalog.tests.factories import FloorPlanFactory, SpaceFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed"),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def page(live_server, org, admin, staff_client, monkeypatch):
     from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run scripts/setup.sh --browser"
 
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls stay synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
