@@ -409,7 +409,8 @@ def test_grid_timeline_names_rule_changes(org, admin, staff_client):
     grid = PriceGridFactory(organization=org)
     client = staff_client(admin)
     client.post(
-        reverse("catalog:pricegrid_rule_add", args=[grid.pk]), {"dimension": "term", "months": "12", "coefficient": "0.95"}
+        reverse("catalog:pricegrid_rule_add", args=[grid.pk]),
+        {"dimension": "term", "months": "12", "coefficient": "0.95"},
     )
     html = client.get(reverse("catalog:pricegrid_detail", args=[grid.pk])).content.decode()
     assert "Règle ajoutée" in html and "<dt>Critère</dt>" in html and "<dt>Coefficient</dt>" in html
