@@ -130,8 +130,11 @@ def database(server: Server) -> Path:
 
 
 def query(server: Server, sql: str, *parameters: object) -> list[tuple]:  # type: ignore[type-arg]
-    with sqlite3.connect(f"file:{database(server)}?mode=ro", uri=True, timeout=10) as connection:
+    connection = sqlite3.connect(f"file:{database(server)}?mode=ro", uri=True, timeout=10)
+    try:
         return connection.execute(sql, parameters).fetchall()
+    finally:
+        connection.close()
 
 
 def activation_path(mail: Path) -> str:
