@@ -66,7 +66,7 @@ def _clear_irrelevant(product: Product) -> None:
 def _check_vat(product: Product) -> None:
     if product.vat_rate == VatRate.ZERO and not product.vat_exemption_reason:
         raise ValidationFailed(
-            _("Une TVA à 0 % demande un motif d'exonération (ex. « Article 261 D-4° du CGI »)."),
+            _("Un motif d'exonération est obligatoire quand le taux de TVA est nul (ex. « Article 261 D-4° du CGI »)."),
             code="vat_exemption_reason_required",
             field="vat_exemption_reason",
         )

@@ -100,7 +100,7 @@ def test_create_from_the_form(org, admin, staff_client):
     ("extra", "field", "message"),
     [
         ({"vat_rate": "0.00"}, "vat_exemption_reason",
-         "Une TVA à 0 % demande un motif d'exonération (ex. « Article 261 D-4° du CGI »)."),
+         "Un motif d'exonération est obligatoire quand le taux de TVA est nul (ex. « Article 261 D-4° du CGI »)."),
         ({"service_type": ""}, "service_type", "Un service principal demande son type de service."),
         ({"kind": "plan", "plan_type": ""}, "plan_type", "Choisissez le type de formule."),
         ({"kind": "plan", "plan_type": "pack", "credits": "10"}, "validity_days",
