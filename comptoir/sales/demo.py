@@ -273,7 +273,8 @@ def _signer(ctx: DemoContext, company: Company) -> Contact:
     if not contact.has_portal_access or contact.user_id is None:
         contact = crm_services.activate_contact_account(contact=contact, by=ctx.administrator)
         ctx.created_one("portal accounts")
-    assert capabilities.can(contact, "sign_contracts")
+    if not capabilities.can(contact, "sign_contracts"):
+        raise RuntimeError(f"{contact} cannot sign the contracts of {company.name}")
     return contact
 
 
@@ -301,8 +302,7 @@ def _play(ctx: DemoContext, scenario: QuoteScenario, company: Company, catalog: 
     )
     quote = quote_services.create_quote(
         organization=ctx.organization, by=admin, company=company, opportunity=opportunity,
-        data={"title": scenario.title,
-              "notes": "Tarifs valables pour une entrée dans les lieux le mois prochain." if scenario.offers else ""},
+        data={"title": scenario.title, "notes": "Tarifs valables pour une entrée dans les lieux le mois prochain."},
     )  # fmt: skip
     ctx.created_one("quotes")
     offers = [
