@@ -133,11 +133,40 @@ _fr = format_number
 # --------------------------------------------------------------------------------------------------
 # Grid coefficients
 # --------------------------------------------------------------------------------------------------
-def grid_of(center: Center) -> PriceGrid | None:
-    rate = CenterRate.objects.filter(center=center).select_related("price_grid").first()
-    if rate is None or rate.price_grid is None or not rate.price_grid.is_active:
-        return None
-    return rate.price_grid
+class PriceBook:
+    """What pricing reads from the database, read once: each center's rate with its grid and the grid's
+    rules, and each product's price and availability per center. Pricing many lines (a quote's offers, a
+    bench) with one book costs a few queries in all instead of two or three per line."""
+
+    def __init__(self) -> None:
+        self._rates: dict[int, CenterRate | None] = {}
+        self._overrides: dict[tuple[int, int], ProductCenterPrice | None] = {}
+
+    def rate(self, center: Center) -> CenterRate | None:
+        if center.pk not in self._rates:
+            self._rates[center.pk] = (
+                CenterRate.objects.filter(center=center)
+                .select_related("price_grid")
+                .prefetch_related("price_grid__rules")
+                .first()
+            )
+        return self._rates[center.pk]
+
+    def grid(self, center: Center) -> PriceGrid | None:
+        rate = self.rate(center)
+        if rate is None or rate.price_grid is None or not rate.price_grid.is_active:
+            return None
+        return rate.price_grid
+
+    def override(self, product: Product, center: Center) -> ProductCenterPrice | None:
+        key = (product.pk, center.pk)
+        if key not in self._overrides:
+            self._overrides[key] = ProductCenterPrice.objects.filter(product=product, center=center).first()
+        return self._overrides[key]
+
+
+def grid_of(center: Center, book: PriceBook | None = None) -> PriceGrid | None:
+    return (book or PriceBook()).grid(center)
 
 
 def _rules(grid: PriceGrid | None) -> list[PriceGridRule]:
@@ -200,8 +229,8 @@ def _apply(
 # --------------------------------------------------------------------------------------------------
 # Prices
 # --------------------------------------------------------------------------------------------------
-def center_rate(center: Center) -> CenterRate:
-    rate = CenterRate.objects.filter(center=center).select_related("price_grid").first()
+def center_rate(center: Center, book: PriceBook | None = None) -> CenterRate:
+    rate = (book or PriceBook()).rate(center)
     if rate is None:
         raise ValidationFailed(
             _("Le prix au m² du centre %(center)s n'est pas défini.") % {"center": center.name},
@@ -218,15 +247,17 @@ def office_price(
     service: str | None = None,
     discounts: Sequence[Applied] = (),
     vat_rate: Decimal = Decimal("20.00"),
+    book: PriceBook | None = None,
 ) -> Breakdown:
-    """The monthly price excl. VAT of an office (or any space priced by its surface)."""
+    """The monthly price excl. VAT of an office (or any space priced by its surface). Pass a `book` to
+    price many lines with the center's rate and grid read once."""
     if not space.area_m2:
         raise ValidationFailed(
             _("La surface de l'espace %(space)s n'est pas renseignée.") % {"space": space.name},
             code="no_area",
             field="space",
         )
-    rate = center_rate(space.center)
+    rate = center_rate(space.center, book)
     grid = rate.price_grid if rate.price_grid is not None and rate.price_grid.is_active else None
     base = round_cents(space.area_m2 * rate.price_per_m2)
     steps = [
@@ -243,20 +274,20 @@ def office_price(
     return Breakdown(tuple(_apply(steps, found, discounts)), vat_rate)
 
 
-def product_unit_price(product: Product, center: Center | None) -> Decimal:
+def product_unit_price(product: Product, center: Center | None, book: PriceBook | None = None) -> Decimal:
     if center is not None:
-        override = ProductCenterPrice.objects.filter(product=product, center=center).first()
+        override = (book or PriceBook()).override(product, center)
         if override is not None and override.unit_price is not None:
             return override.unit_price
     return product.unit_price
 
 
-def is_available(product: Product, center: Center | None) -> bool:
+def is_available(product: Product, center: Center | None, book: PriceBook | None = None) -> bool:
     if not product.is_active:
         return False
     if center is None:
         return product.available_everywhere
-    override = ProductCenterPrice.objects.filter(product=product, center=center).first()
+    override = (book or PriceBook()).override(product, center)
     if override is not None:
         return override.is_available
     return product.available_everywhere
@@ -268,15 +299,17 @@ def product_price(
     *,
     term_months: int | None = None,
     discounts: Sequence[Applied] = (),
+    book: PriceBook | None = None,
 ) -> Breakdown:
     """A catalog article's unit price excl. VAT in a center; main services follow the grid's term and
     service coefficients, options and consumptions keep their price (discounts apply to all)."""
-    base = product_unit_price(product, center)
+    book = book or PriceBook()
+    base = product_unit_price(product, center, book)
     steps = [Step("base", _("Prix catalogue"), product.name, base, base)]
     found: list[tuple[str, str, Decimal]] = []
     if product.kind == Product.Kind.MAIN_SERVICE and center is not None:
         found = coefficients(
-            grid_of(center), typology=None, term_months=term_months, service=product.service_type or None
+            book.grid(center), typology=None, term_months=term_months, service=product.service_type or None
         )
     return Breakdown(tuple(_apply(steps, found, discounts)), product.vat_rate_decimal)
 

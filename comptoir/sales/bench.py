@@ -306,12 +306,13 @@ def pricing_offers(ctx: BenchContext) -> Case:
 
     def run() -> list[pricing.Breakdown]:
         result = []
+        book = pricing.PriceBook()  # as a quote builder prices its lines: rates, grids and prices read once
         for item, months, applied in inputs:
             if isinstance(item, Space):
-                result.append(pricing.office_price(item, term_months=months, discounts=applied))
+                result.append(pricing.office_price(item, term_months=months, discounts=applied, book=book))
             else:
                 product, center = item
-                result.append(pricing.product_price(product, center, term_months=months, discounts=applied))
+                result.append(pricing.product_price(product, center, term_months=months, discounts=applied, book=book))
         return result
 
     def raw() -> int:

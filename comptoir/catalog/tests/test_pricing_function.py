@@ -302,3 +302,28 @@ def test_a_snapshot_does_not_move_when_the_catalog_changes(org, office, admin):
 
     assert pricing.Breakdown.from_json(frozen).unit_price == D("522.50")
     assert pricing.office_price(space, term_months=12).unit_price == D("550.00")  # 625 × 1,10 × 0,80
+
+
+def test_a_price_book_reads_rates_grids_and_center_prices_once_for_many_lines(
+    org, center, django_assert_max_num_queries
+):
+    from comptoir.catalog.tests.factories import SpaceFactory
+
+    space, _rate, _grid = office_setup(
+        org, center, rules={("term", "12"): "0.95", ("typology", "private_office"): "1.10"}
+    )
+    spaces = [space, *(SpaceFactory(organization=org, center=center, area_m2=Decimal(10 + i)) for i in range(9))]
+    product = ProductFactory(organization=org, service_type=ServiceType.DOMICILIATION)
+    ProductCenterPrice.objects.create(organization=org, product=product, center=center, unit_price=Decimal("45.00"))
+    for item in spaces:
+        item.center = center  # loaded once, as a quote's spaces are (select_related)
+    expected = [pricing.office_price(item, term_months=24) for item in spaces]
+    expected.append(pricing.product_price(product, center, term_months=24))
+
+    book = pricing.PriceBook()
+    with django_assert_max_num_queries(3):  # the rate with its grid, the grid's rules, the product's price
+        priced = [pricing.office_price(item, term_months=24, book=book) for item in spaces]
+        priced.append(pricing.product_price(product, center, term_months=24, book=book))
+
+    assert priced == expected
+    assert priced[-1].steps[0].amount == Decimal("45.00")

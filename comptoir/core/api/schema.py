@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.functional import Promise
 from drf_spectacular.drainage import GENERATOR_STATS
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.generators import SchemaGenerator
@@ -80,6 +81,9 @@ class AutoSchema(SpectacularAutoSchema):
         # Titles would be the models' French verbose names; descriptions are the serializers' English help texts.
         meta = super()._get_serializer_field_meta(field, direction)
         meta.pop("title", None)
+        if isinstance(getattr(field, "help_text", None), Promise):
+            # a model's help text (lazy, French UI text for the forms): not the API's documentation
+            meta.pop("description", None)
         return meta
 
     def get_operation(

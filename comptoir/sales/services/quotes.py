@@ -199,7 +199,9 @@ def _applied_discounts(by: User, quote: Quote, items: Any) -> list[pricing.Appli
     return applied
 
 
-def price_line(*, quote: Quote, by: User, term_months: int | None, data: dict[str, Any]) -> PricedInput:
+def price_line(
+    *, quote: Quote, by: User, term_months: int | None, data: dict[str, Any], book: pricing.PriceBook | None = None
+) -> PricedInput:
     """Validate and price one line {kind?, space|product, quantity, description?, discounts}; raises
     ValidationFailed at the faulty field. Writes nothing (the builder's live preview calls it too)."""
     org_id = quote.organization_id
@@ -235,19 +237,19 @@ def price_line(*, quote: Quote, by: User, term_months: int | None, data: dict[st
         if not space.is_active:
             raise ValidationFailed(_("L'espace %(space)s n'est plus actif.") % {"space": space.name},
                                    code="inactive", field="space")  # fmt: skip
-        breakdown = pricing.office_price(space, term_months=term_months, discounts=applied)
+        breakdown = pricing.office_price(space, term_months=term_months, discounts=applied, book=book)
         vat_rate, exemption, code, name = VatRate.STANDARD.value, "", "", space.name
     else:
         assert product is not None
         if product.organization_id != org_id:
             raise ValidationFailed(_("Article inconnu."), code="not_found", field="product")
-        if not pricing.is_available(product, quote.center):
+        if not pricing.is_available(product, quote.center, book):
             raise ValidationFailed(
                 _("L'article %(product)s n'est pas disponible dans le centre %(center)s.")
                 % {"product": product.name, "center": quote.center.name},
                 code="unavailable", field="product",
             )  # fmt: skip
-        breakdown = pricing.product_price(product, quote.center, term_months=term_months, discounts=applied)
+        breakdown = pricing.product_price(product, quote.center, term_months=term_months, discounts=applied, book=book)
         vat_rate, exemption, code, name = (
             product.vat_rate,
             product.vat_exemption_reason,
@@ -277,11 +279,12 @@ def price_lines(
         raise ValidationFailed(_("Une offre compte %(max)s lignes au plus.") % {"max": MAX_LINES}, code="too_many_lines",
                                field="lines")  # fmt: skip
     priced = []
+    book = pricing.PriceBook()  # the center's rate, grid and prices read once for all the lines
     for index, data in enumerate(lines):
         if not isinstance(data, dict):
             raise ValidationFailed(_("Ligne invalide."), code="invalid", field=f"lines.{index}")
         try:
-            priced.append(price_line(quote=quote, by=by, term_months=term_months, data=data))
+            priced.append(price_line(quote=quote, by=by, term_months=term_months, data=data, book=book))
         except ValidationFailed as exc:
             fields = {f"lines.{index}.{name}": messages for name, messages in exc.fields.items()} or {
                 f"lines.{index}": [exc.message]

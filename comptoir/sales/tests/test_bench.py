@@ -53,5 +53,6 @@ def test_smoke_pricing_and_pdfs(bench_url, django_db_blocker):
         assert set(result) == JSON_KEYS and result["database"] == connection.vendor
         assert result["median_ms"] > 0 and result["raw_ratio"] > 0
     assert results["pricing.offers.10000"]["per_second"] > 0
-    assert results["pricing.offers.10000"]["queries"] >= 1000  # the pricing functions read per line
+    # one PriceBook for all the lines: rates, grids and center prices are read once, not per line
+    assert results["pricing.offers.10000"]["queries"] < 50
     assert results["pdf.quote"]["queries"] <= 5 and results["pdf.contract"]["queries"] <= 5  # no N+1 per line
