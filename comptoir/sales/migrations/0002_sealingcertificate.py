@@ -6,32 +6,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0004_smsmessage'),
-        ('sales', '0001_initial'),
+        ("core", "0004_smsmessage"),
+        ("sales", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SealingCertificate',
+            name="SealingCertificate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('certificate_pem', models.TextField(verbose_name='certificat (PEM)')),
-                ('private_key_pem', models.TextField(verbose_name='clé privée chiffrée (PEM)')),
-                ('fingerprint_sha256', models.CharField(max_length=64, verbose_name='empreinte SHA-256 du certificat')),
-                ('not_before', models.DateTimeField(verbose_name='valide du')),
-                ('not_after', models.DateTimeField(verbose_name="valide jusqu'au")),
-                ('is_current', models.BooleanField(default=True, verbose_name='en cours')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name='créé le')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.organization', verbose_name='organisation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("certificate_pem", models.TextField(verbose_name="certificat (PEM)")),
+                ("private_key_pem", models.TextField(verbose_name="clé privée chiffrée (PEM)")),
+                ("fingerprint_sha256", models.CharField(max_length=64, verbose_name="empreinte SHA-256 du certificat")),
+                ("not_before", models.DateTimeField(verbose_name="valide du")),
+                ("not_after", models.DateTimeField(verbose_name="valide jusqu'au")),
+                ("is_current", models.BooleanField(default=True, verbose_name="en cours")),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False, verbose_name="créé le"),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.organization",
+                        verbose_name="organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'certificat de scellement',
-                'verbose_name_plural': 'certificats de scellement',
-                'ordering': ['-id'],
-                'default_permissions': (),
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('organization',), name='sealingcertificate_one_current_per_org')],
+                "verbose_name": "certificat de scellement",
+                "verbose_name_plural": "certificats de scellement",
+                "ordering": ["-id"],
+                "default_permissions": (),
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_current", True)),
+                        fields=("organization",),
+                        name="sealingcertificate_one_current_per_org",
+                    )
+                ],
             },
         ),
     ]
