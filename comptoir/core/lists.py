@@ -78,6 +78,7 @@ class Column:
     kind      text | bool | date | datetime | money | number | list | badge  (how the cell is shown)
     link      the cell links to the row's page
     template  a template for the cell (context: row, value, column)
+    data      the cell shows stored data (a name, a title, notes), not interface text: marked translate="no"
     export    callable(row) giving the CSV value; False leaves the column out of the CSV
     """
 
@@ -92,6 +93,7 @@ class Column:
     true_label: Promise | str | None = None
     false_label: Promise | str | None = None
     css_class: str = ""
+    data: bool = False
 
     def value(self, row: Any) -> Any:
         if callable(self.accessor):
@@ -164,6 +166,8 @@ class Cell:
         if column.template:
             return None
         content = _cell_content(column, self.value)
+        if column.data and self.value not in (None, ""):
+            content = format_html('<span translate="no">{}</span>', content)
         if column.link and url:
             return format_html('<a class="row-link" href="{}">{}</a>', url, content)
         return content

@@ -176,8 +176,8 @@ def _breadcrumb() -> list[tuple[str, str]]:
 
 
 COLUMNS = [
-    Column("name", gettext_lazy("Plan"), accessor=lambda plan: str(plan), sort="name", link=True),
-    Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name"),
+    Column("name", gettext_lazy("Plan"), accessor=lambda plan: str(plan), sort="name", link=True, data=True),
+    Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name", data=True),
     Column("floor", gettext_lazy("Étage"), sort="floor", kind="number"),
     Column("size", gettext_lazy("Dimensions"), accessor=lambda plan: f"{plan.width} × {plan.height}"),
     Column("drawn", gettext_lazy("Espaces dessinés"), accessor=lambda plan: f"{plan.drawn_count} / {plan.space_count}"),

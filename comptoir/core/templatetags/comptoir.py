@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.defaultfilters import floatformat
+from django.utils import translation
 from django.utils.http import urlencode
 
 from comptoir.core import rights
@@ -16,6 +18,17 @@ register = template.Library()
 @register.filter
 def money(value: Any, currency: str = "€") -> str:
     return format_money(value, currency)
+
+
+@register.filter
+def percent(value: Any, decimals: str = "-2") -> str:
+    """10 % in French (narrow no-break space), 10% in English; decimals as floatformat's argument."""
+    if value is None or value == "":
+        return ""
+    number = floatformat(value, decimals)
+    if (translation.get_language() or "fr").startswith("en"):
+        return f"{number}%"
+    return f"{number}\u202f%"
 
 
 @register.simple_tag(takes_context=True)

@@ -371,3 +371,25 @@ def test_cursor_is_signed_and_typed():
     assert lists.read_cursor(cursor[:-2] + "xx", sort) is None
     assert lists.read_cursor(cursor, lists.Sort(key="created_at", field="created_at", descending=False)) is None
     assert lists.read_cursor("", sort) is None
+
+
+def test_a_data_cell_is_marked_not_to_translate_and_a_label_cell_is_not():
+    from comptoir.core.lists import Cell, Column
+
+    data = Column("title", "Intitulé", data=True)
+    label = Column("status", "Statut", link=True)
+    assert Cell(data, "Bureau <privatif>").html(None) == '<span translate="no">Bureau &lt;privatif&gt;</span>'
+    assert Cell(data, None).html(None) == '<span class="text-body-tertiary">—</span>'
+    assert Cell(label, "Actif").html("/x/") == '<a class="row-link" href="/x/">Actif</a>'
+
+
+def test_percent_follows_the_language():
+    from django.utils import translation
+
+    from comptoir.core.templatetags.comptoir import percent
+
+    with translation.override("fr"):
+        assert percent(10) == "10\u202f%" and percent("12.5", "1") == "12,5\u202f%"
+    with translation.override("en"):
+        assert percent(10) == "10%" and percent("12.5", "1") == "12.5%"
+    assert percent(None) == ""

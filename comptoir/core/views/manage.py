@@ -119,7 +119,7 @@ def apitoken_list(request: HttpRequest) -> HttpResponse:
     """Everyone lists their own tokens; holders of core.view_apitoken see the organization's."""
     sees_all = can(request, "core.view_apitoken")
     columns = [
-        Column("name", gettext_lazy("Nom"), sort="name"),
+        Column("name", gettext_lazy("Nom"), sort="name", data=True),
         Column(
             "prefix",
             gettext_lazy("Préfixe"),

@@ -53,7 +53,7 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
 # The only model-wide rule of an entity is its unique name in the organization: show it at the name.
 LEGAL_ENTITY_ERROR_FIELDS = {"__all__": "name"}
 LEGAL_ENTITY_COLUMNS = [
-    Column("name", gettext_lazy("Raison sociale"), sort="name", link=True),
+    Column("name", gettext_lazy("Raison sociale"), sort="name", link=True, data=True),
     Column("legal_form", gettext_lazy("Forme")),
     Column("siren", gettext_lazy("SIREN"), sort="siren"),
     Column("vat_number", gettext_lazy("N° de TVA")),
@@ -198,10 +198,16 @@ def legalentity_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # The only model-wide rule of a center is its unique code in the organization: show it at the code.
 CENTER_ERROR_FIELDS = {"__all__": "code"}
 CENTER_COLUMNS = [
-    Column("name", gettext_lazy("Nom"), sort="name", link=True),
+    Column("name", gettext_lazy("Nom"), sort="name", link=True, data=True),
     Column("code", gettext_lazy("Code"), sort="code"),
     Column("city", gettext_lazy("Ville"), sort="city"),
-    Column("legal_entity", gettext_lazy("Entité juridique"), accessor="legal_entity.name", sort="legal_entity__name"),
+    Column(
+        "legal_entity",
+        gettext_lazy("Entité juridique"),
+        accessor="legal_entity.name",
+        sort="legal_entity__name",
+        data=True,
+    ),
     Column("timezone", gettext_lazy("Fuseau horaire")),
     Column(
         "is_active",

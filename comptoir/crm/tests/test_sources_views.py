@@ -32,7 +32,7 @@ def test_list_shows_the_statistics_the_french_way_and_a_chart(org, admin, staff_
     assert response.status_code == 200
     assert "Salon SIMI" in html
     assert "2\u202f500,00\u00a0€" in html and "1\u202f000,00\u00a0€" in html
-    assert "150,0 %" in html and "100,0 %" in html  # ROI and conversion rate
+    assert "150,0\u202f%" in html and "100,0\u202f%" in html  # ROI and conversion rate
     assert "<svg" in html and 'width="330.0"' in html and 'width="132.0"' in html  # won 2500 → 330, cost 1000 → 132
 
 

@@ -73,7 +73,7 @@ PHONE_LIKE = re.compile(r"^[\d\s+().-]+$")
 
 COMPANY_COLUMNS = [
     Column("reference", gettext_lazy("Référence"), accessor="reference", sort="number", css_class="font-monospace"),
-    Column("name", gettext_lazy("Nom"), sort="name", link=True),
+    Column("name", gettext_lazy("Nom"), sort="name", link=True, data=True),
     Column(
         "main_contact",
         gettext_lazy("Contact principal"),
@@ -88,7 +88,7 @@ COMPANY_COLUMNS = [
         template="crm/companies/_status_cell.html",
         export=lambda company: company.get_status_display(),
     ),
-    Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name"),
+    Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name", data=True),
     Column(
         "account_manager",
         gettext_lazy("Chargé de compte"),

@@ -218,7 +218,7 @@ def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
 # Paramètres → Fonctions des membres
 # --------------------------------------------------------------------------------------------------
 JOB_FUNCTION_COLUMNS = [
-    Column("name", gettext_lazy("Nom"), sort="name", link=True),
+    Column("name", gettext_lazy("Nom"), sort="name", link=True, data=True),
     Column("position", gettext_lazy("Ordre"), kind="number", sort="position"),
     Column(
         "is_active",

@@ -159,7 +159,7 @@ ACTION_COLUMNS = [
         template="crm/followup/_due_cell.html",
         export=lambda action: action.due_date,
     ),
-    Column("title", gettext_lazy("Intitulé"), sort="title", link=True),
+    Column("title", gettext_lazy("Intitulé"), sort="title", link=True, data=True),
     Column(
         "company",
         gettext_lazy("Entreprise"),

@@ -272,15 +272,15 @@ def opportunity_board(request: HttpRequest) -> HttpResponse:
 @right_required("crm.view_opportunity")
 def opportunity_list(request: HttpRequest) -> HttpResponse:
     columns = [
-        Column("title", gettext_lazy("Intitulé"), sort="title", link=True),
-        Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name"),
+        Column("title", gettext_lazy("Intitulé"), sort="title", link=True, data=True),
+        Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name", data=True),
         Column("stage", gettext_lazy("Étape"), accessor=lambda o: o.get_stage_display(), sort="stage", kind="badge"),
         Column("estimated_amount", gettext_lazy("Montant estimé"), sort="estimated_amount", kind="money"),
         Column("probability", gettext_lazy("Probabilité (%)"), sort="probability"),
         Column("expected_close_date", gettext_lazy("Signature prévue"), sort="expected_close_date", kind="date"),
-        Column("owner", gettext_lazy("Responsable"), accessor="owner"),
-        Column("marketing_source", gettext_lazy("Source"), accessor="marketing_source.name"),
-        Column("center", gettext_lazy("Centre"), accessor="center.name"),
+        Column("owner", gettext_lazy("Responsable"), accessor="owner", data=True),
+        Column("marketing_source", gettext_lazy("Source"), accessor="marketing_source.name", data=True),
+        Column("center", gettext_lazy("Centre"), accessor="center.name", data=True),
         Column("created_at", gettext_lazy("Créée le"), sort="created_at", kind="date"),
     ]
     return ListPage(
@@ -455,9 +455,9 @@ def activity_list(request: HttpRequest) -> HttpResponse:
     columns = [
         Column("scheduled_at", gettext_lazy("Date"), sort="scheduled_at", kind="datetime"),
         Column("kind", gettext_lazy("Type"), accessor=lambda a: a.get_kind_display(), sort="kind", link=True),
-        Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name"),
-        Column("opportunity", gettext_lazy("Opportunité"), accessor="opportunity.title"),
-        Column("staff", gettext_lazy("Collaborateur"), accessor="staff"),
+        Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name", data=True),
+        Column("opportunity", gettext_lazy("Opportunité"), accessor="opportunity.title", data=True),
+        Column("staff", gettext_lazy("Collaborateur"), accessor="staff", data=True),
         Column(
             "status",
             gettext_lazy("Statut"),
@@ -465,7 +465,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
             template="crm/pipeline/_activity_status_cell.html",
             export=lambda a: a.get_status_display(),
         ),
-        Column("notes", gettext_lazy("Compte rendu"), css_class="text-truncate"),
+        Column("notes", gettext_lazy("Compte rendu"), css_class="text-truncate", data=True),
     ]
     return ListPage(
         request,

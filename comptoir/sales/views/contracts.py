@@ -72,8 +72,8 @@ STATUS_BADGES = {
 
 COLUMNS = [
     Column("reference", gettext_lazy("Référence"), sort="number", link=True, css_class="font-monospace"),
-    Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name"),
-    Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name"),
+    Column("company", gettext_lazy("Entreprise"), accessor="company.name", sort="company__name", data=True),
+    Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name", data=True),
     Column(
         "service_type", gettext_lazy("Service"), accessor=lambda c: c.get_service_type_display(), sort="service_type"
     ),
