@@ -17,6 +17,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -52,6 +54,16 @@ def status_badge(company: Company) -> str:
     return STATUS_BADGES.get(company.status, "secondary")
 
 
+def _status_cell(company: Company) -> SafeString:
+    """The list's status badge, and "Archivée" for an archived company."""
+    html = format_html(
+        '<span class="badge rounded-pill text-bg-{}">{}</span>', status_badge(company), company.get_status_display()
+    )
+    if company.is_archived:
+        html += format_html(' <span class="badge rounded-pill text-bg-light border">{}</span>', _("Archivée"))
+    return html
+
+
 def company_tabs(request: HttpRequest, company: Company) -> list[Tab]:
     """The HTMX tabs of COMPANY_TABS whose view exists and which the viewer may open."""
     tabs = []
@@ -85,7 +97,7 @@ COMPANY_COLUMNS = [
         gettext_lazy("Statut"),
         accessor=lambda company: company,
         sort="status",
-        template="crm/companies/_status_cell.html",
+        render=_status_cell,
         export=lambda company: company.get_status_display(),
     ),
     Column("center", gettext_lazy("Centre"), accessor="center.name", sort="center__name", data=True),
