@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -241,3 +242,50 @@ def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     from comptoir.sales.pdf.quote import render_quote_pdf
 
     return _pdf(render_quote_pdf(quote), f"{quote.reference}.pdf")
+
+
+# --------------------------------------------------------------------------------------------------
+# A quote: its offers, and accepting one ("Une fois le devis validé")
+# --------------------------------------------------------------------------------------------------
+def _member_quote_and_contact(request: HttpRequest, pk: int) -> tuple[Any, Contact]:
+    contacts = _contacts(request)
+    quote = selectors.member_quote(contacts, request.portal_organization, pk)  # type: ignore[attr-defined]
+    if quote is None:
+        raise Http404(_("Devis introuvable."))
+    contact = next(contact for contact in contacts if contact.company_id == quote.company_id)
+    return quote, contact
+
+
+@member_required
+@never_cache
+@require_GET
+def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The quote's offers side by side; a member who may sign chooses one while the quote is open."""
+    from comptoir.sales.selectors import quotes as quote_selectors
+
+    quote, contact = _member_quote_and_contact(request, pk)
+    quote = type(quote).objects.prefetch_related(quote_selectors.offers_with_lines()).get(pk=quote.pk)
+    can_accept = quote.status == quote.Status.SENT and capabilities.can(contact, "sign_contracts")
+    return render(
+        request,
+        "portal/quote_detail.html",
+        portal_context(request, quote=quote, offers=list(quote.offers.all()), can_accept=can_accept),
+    )
+
+
+@member_required
+@require_POST
+def quote_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    from comptoir.sales.services import quotes as quote_services
+
+    quote, contact = _member_quote_and_contact(request, pk)
+    offer = quote.offers.filter(pk=request.POST.get("offer") if str(request.POST.get("offer", "")).isdigit() else 0)
+    try:
+        quote_services.accept_offer(quote=quote, offer=offer.first(), contact=contact)  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Merci : votre choix est enregistré. Votre centre prépare le contrat à signer ici.")
+        )
+    return redirect("portal:quote_detail", pk=quote.pk)
