@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "comptoir.crm",
     "comptoir.catalog",
     "comptoir.sales",
+    "comptoir.billing",
     "comptoir.portal",
     "comptoir.market",
 ]

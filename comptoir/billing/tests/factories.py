@@ -1,0 +1,80 @@
+"""Factories of the billing app, and its objects for the tenancy walker."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from comptoir.billing.models import Consumption, Invoice, InvoiceLine
+from comptoir.core.testing import register_tenant_object
+from comptoir.core.tests.factories import CenterFactory, OrganizationFactory
+from comptoir.crm.models import Company
+from comptoir.crm.tests.factories import CompanyFactory
+
+
+class InvoiceFactory(DjangoModelFactory):
+    """A draft invoice of a client company (issue it with services.issue_invoice)."""
+
+    class Meta:
+        model = Invoice
+
+    organization = factory.SubFactory(OrganizationFactory)
+    center = factory.SubFactory(CenterFactory, organization=factory.SelfAttribute("..organization"))
+    legal_entity = factory.SelfAttribute("center.legal_entity")
+    company = factory.SubFactory(
+        CompanyFactory,
+        organization=factory.SelfAttribute("..organization"),
+        kind=Company.Kind.CLIENT,
+        siren="443061841",
+        siret="44306184100047",
+        vat_number="FR39443061841",
+        address_line1="5 avenue Victor Hugo",
+        postal_code="75016",
+    )
+
+
+class InvoiceLineFactory(DjangoModelFactory):
+    class Meta:
+        model = InvoiceLine
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    description = factory.Sequence(lambda n: f"Prestation {n}")
+    quantity = Decimal("1.000")
+    unit_price = Decimal("100.0000")
+    amount_excl_vat = factory.LazyAttribute(lambda o: (o.quantity * o.unit_price).quantize(Decimal("0.01")))
+    vat_rate = "20.00"
+    vat_category = "S"
+
+
+class ConsumptionFactory(DjangoModelFactory):
+    class Meta:
+        model = Consumption
+
+    organization = factory.SubFactory(OrganizationFactory)
+    company = factory.SubFactory(CompanyFactory, organization=factory.SelfAttribute("..organization"),
+                                 kind=Company.Kind.CLIENT)  # fmt: skip
+    center = factory.SubFactory(CenterFactory, organization=factory.SelfAttribute("..organization"))
+    description = factory.Sequence(lambda n: f"Impressions {n}")
+    date = factory.LazyFunction(lambda: datetime.date.today())
+    quantity = Decimal("10.000")
+    unit_price = Decimal("0.1500")
+    amount_excl_vat = Decimal("1.50")
+    vat_rate = "20.00"
+
+
+def issued_invoice(organization, **kwargs):  # type: ignore[no-untyped-def]
+    """An issued invoice with one line (through the services, so it has its number and hash)."""
+    from comptoir.billing.services.invoices import issue_invoice, recompute_totals
+
+    invoice = InvoiceFactory(organization=organization, **kwargs)
+    InvoiceLineFactory(invoice=invoice)
+    recompute_totals(invoice)
+    invoice.save()
+    return issue_invoice(invoice=invoice, by=None, check_rights=False)
+
+
+register_tenant_object("invoice", lambda organization: InvoiceFactory(organization=organization))
+register_tenant_object("consumption", lambda organization: ConsumptionFactory(organization=organization))
