@@ -15,7 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -79,6 +79,11 @@ class BillingProfile(TenantModel):
         help_text=_("Le taux est ajouté au compte : 4457120 pour 20 %, 4457155 pour 5,5 %."),
     )  # fmt: skip
     sales_journal = models.CharField(_("journal des ventes"), max_length=10, default="VE")
+    brand_color = models.CharField(
+        _("couleur des documents"), max_length=7, default="#1F4E79",
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("Une couleur au format #RRVVBB."))],
+        help_text=_("Couleur des titres et des tableaux des factures (avec le logo de l'entité)."),
+    )  # fmt: skip
     locked_until = models.DateField(
         _("période comptable verrouillée jusqu'au"), null=True, blank=True,
         help_text=_("Aucune facture ni avoir ne peut être émis ou daté de ce jour ou avant."),

@@ -30,12 +30,12 @@ from comptoir.billing.models import (
     InvoiceLine,
     VatCategory,
 )
-from comptoir.billing.proration import month_bounds, prorate
 from comptoir.billing.totals import compute_totals, line_net
 from comptoir.catalog.models import Product, VatRate
 from comptoir.core import events, journal, numbering, rights
 from comptoir.core.errors import Conflict, DomainError, ValidationFailed
 from comptoir.core.models import Center, LegalEntity, User
+from comptoir.core.proration import month_bounds, prorate
 from comptoir.crm.models import Company, Contact
 from comptoir.sales.models import Contract, ContractLine, PricedLine
 
@@ -909,7 +909,7 @@ def invoice_consumptions(
 # --------------------------------------------------------------------------------------------------
 PROFILE_FIELDS = {"numbering", "invoice_prefix", "credit_note_prefix", "payment_terms_days", "late_penalty_rate",
                   "recovery_indemnity", "early_payment_terms", "customer_account", "sales_account",
-                  "deposit_account", "vat_account_prefix", "sales_journal", "locked_until"}  # fmt: skip
+                  "deposit_account", "vat_account_prefix", "sales_journal", "locked_until", "brand_color"}  # fmt: skip
 
 
 @transaction.atomic

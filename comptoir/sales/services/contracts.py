@@ -15,7 +15,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from comptoir.catalog import pricing
 from comptoir.catalog.models import Product, Space
-from comptoir.core import events, journal, numbering, rights
+from comptoir.core import events, journal, numbering, proration, rights
 from comptoir.core.errors import DomainError, ValidationFailed
 from comptoir.core.housekeeping import register_daily
 from comptoir.core.models import User
@@ -74,21 +74,14 @@ def _day(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------------
-# Proration (the billing issue replaces it with its own, shared by every period split)
+# Proration: the one function of DESIGN.md invariant 10 (comptoir.core.proration), shared with billing
 # --------------------------------------------------------------------------------------------------
 def prorate(
     amount: Decimal, start: datetime.date, end: datetime.date, period_start: datetime.date, period_end: datetime.date
 ) -> Decimal:
     """The part of `amount` (the price of [period_start, period_end]) due for the days of [start, end] inside
-    the period, by days, rounded half-up to the cent."""
-    if period_end < period_start:
-        raise ValueError("period_end precedes period_start")
-    first, last = max(start, period_start), min(end, period_end)
-    if last < first:
-        return Decimal("0.00")
-    days = Decimal((last - first).days + 1)
-    period_days = Decimal((period_end - period_start).days + 1)
-    return (Decimal(amount) * days / period_days).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    the period, as billing computes it (the parts of a period add up to its price to the cent)."""
+    return proration.prorate(amount, period_start=period_start, period_end=period_end, start=start, end=end)
 
 
 def month_bounds(day: datetime.date) -> tuple[datetime.date, datetime.date]:
