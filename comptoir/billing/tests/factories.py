@@ -15,6 +15,31 @@ from comptoir.crm.models import Company
 from comptoir.crm.tests.factories import CompanyFactory
 
 
+def _luhn_complete(digits: str) -> str:
+    """`digits` followed by the Luhn check digit (SIREN and SIRET are Luhn numbers)."""
+    for check in "0123456789":
+        candidate = digits + check
+        total = sum(
+            (lambda d: d - 9 if d > 9 else d)(int(c) * 2) if index % 2 else int(c)
+            for index, c in enumerate(reversed(candidate))
+        )
+        if total % 10 == 0:
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def siren_for(n: int) -> str:
+    return _luhn_complete(f"{44306000 + n:08d}")
+
+
+def siret_for(n: int) -> str:
+    return _luhn_complete(siren_for(n) + "0004")
+
+
+def vat_for(siren: str) -> str:
+    return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+
+
 class InvoiceFactory(DjangoModelFactory):
     """A draft invoice of a client company (issue it with services.issue_invoice)."""
 
@@ -28,9 +53,9 @@ class InvoiceFactory(DjangoModelFactory):
         CompanyFactory,
         organization=factory.SelfAttribute("..organization"),
         kind=Company.Kind.CLIENT,
-        siren="443061841",
-        siret="44306184100047",
-        vat_number="FR39443061841",
+        siren=factory.Sequence(siren_for),
+        siret=factory.LazyAttribute(lambda o: siret_for(int(o.siren[:8]) - 44306000)),
+        vat_number=factory.LazyAttribute(lambda o: vat_for(o.siren)),
         address_line1="5 avenue Victor Hugo",
         postal_code="75016",
     )
