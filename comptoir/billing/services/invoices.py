@@ -99,7 +99,13 @@ def seller_snapshot(entity: LegalEntity, profile: BillingProfile) -> dict[str, A
 
 
 def buyer_snapshot(company: Company, contact: Contact | None = None) -> dict[str, Any]:
-    profile = customer_profile(company)
+    return buyer_snapshot_from(company, contact, customer_profile(company))
+
+
+def buyer_snapshot_from(
+    company: Company, contact: Contact | None, profile: CustomerBillingProfile | None
+) -> dict[str, Any]:
+    """`buyer_snapshot` with the customer's billing profile already loaded (the monthly run loads them in bulk)."""
     return {
         "name": company.name,
         "reference": company.reference if hasattr(company, "reference") else "",
@@ -938,4 +944,31 @@ def update_billing_profile(*, legal_entity: LegalEntity, by: User | None, data: 
     profile.save()
     if changes:
         journal.record(actor=by, action="billingprofile.changed", obj=profile, changes=changes)
+    return profile
+
+
+# --------------------------------------------------------------------------------------------------
+# A client's invoicing data (Chorus Pro fields, auxiliary account, payment terms)
+# --------------------------------------------------------------------------------------------------
+CUSTOMER_FIELDS = {"is_public_entity", "service_code", "commitment_number", "auxiliary_account", "payment_terms_days"}
+
+
+@transaction.atomic
+def update_customer_profile(*, company: Company, by: User | None, data: dict[str, Any]) -> CustomerBillingProfile:
+    """Change a client's invoicing data. A public entity (Chorus Pro) needs its SIRET on the company."""
+    rights.require(by, "crm.change_company", company.organization_id)
+    profile, _created = CustomerBillingProfile.objects.select_for_update().get_or_create(
+        company=company, defaults={"organization_id": company.organization_id}
+    )
+    from comptoir.core.services import apply_changes
+
+    changes = apply_changes(profile, data, CUSTOMER_FIELDS)
+    if profile.is_public_entity and not company.siret:
+        raise ValidationFailed(
+            _("Une entité publique doit avoir son SIRET sur sa fiche pour le dépôt sur Chorus Pro."),
+            code="siret_required", field="is_public_entity",
+        )  # fmt: skip
+    profile.save()
+    if changes:
+        journal.record(actor=by, action="customerbillingprofile.changed", obj=company, changes=changes)
     return profile
