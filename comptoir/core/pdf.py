@@ -29,9 +29,15 @@ class PdfError(RuntimeError):
 
 
 def render_pdf(
-    template: str, data: dict[str, Any], *, logo: bytes | None = None, when: datetime.datetime | None = None
+    template: str,
+    data: dict[str, Any],
+    *,
+    logo: bytes | None = None,
+    when: datetime.datetime | None = None,
+    pdf_standards: list[str] | None = None,
 ) -> bytes:
-    """Compile `comptoir/<app>/typst/<file>` (named "<app>/<file>") with `data`."""
+    """Compile `comptoir/<app>/typst/<file>` (named "<app>/<file>") with `data`; `pdf_standards` such as
+    ["a-3b"] (PDF/A-3b, what Factur-X asks for)."""
     app, _, name = template.partition("/")
     source = ROOT / app / "typst" / name
     if not source.is_file():
@@ -52,6 +58,7 @@ def render_pdf(
                 str(root / app / name),
                 root=str(root),
                 sys_inputs=inputs,
+                pdf_standards=pdf_standards or [],
                 timestamp=(when or timezone.now()).replace(microsecond=0),
             )
         except typst.TypstError as exc:
