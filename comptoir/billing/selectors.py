@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from comptoir.billing.models import BillingRun, Consumption, ExportJob, Invoice
+from comptoir.billing.models import BillingRun, Consumption, ExportJob, Invoice, InvoiceLine
+from comptoir.catalog.models import Product
 from comptoir.core import rights
-from comptoir.core.models import Organization, User
+from comptoir.core.models import Center, Organization, User
 from comptoir.core.selectors import allowed_center_ids
 from comptoir.crm import capabilities
 from comptoir.crm.models import Contact
@@ -68,3 +69,26 @@ def invoices_for_member(contact: Contact | None) -> QuerySet[Invoice]:
         .select_related("company", "center", "credited_invoice")
         .order_by("-issue_date", "-number", "-id")
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Back office pages (comptoir.billing.views)
+# --------------------------------------------------------------------------------------------------
+def billable_products(organization: Organization | int, *, kinds: list[str] | None = None) -> QuerySet[Product]:
+    """The active articles a line or a consumption may name (the whole catalog is shared by the centers)."""
+    qs = Product.objects.filter(organization_id=_org_id(organization), is_active=True)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs.order_by("kind", "name", "id")
+
+
+def invoice_lines(invoice: Invoice) -> list[InvoiceLine]:
+    return list(invoice.lines.select_related("product").order_by("position", "id"))
+
+
+def consumptions_by_center(consumptions: QuerySet[Consumption]) -> list[tuple[Center, list[Consumption]]]:
+    """The consumptions grouped by center (centers by name, consumptions newest first): one query."""
+    groups: dict[int, tuple[Center, list[Consumption]]] = {}
+    for consumption in consumptions.order_by("center__name", "center_id", "-date", "-id"):
+        groups.setdefault(consumption.center_id, (consumption.center, []))[1].append(consumption)
+    return list(groups.values())
