@@ -6,6 +6,7 @@ register_default_rights(
     {
         "manager": {
             "billing.invoice": "vac",
+            "billing.issue_invoice": "*",
             "billing.consumption": "vacd",
             "billing.billingrun": "vac",
             "billing.billingprofile": "v",

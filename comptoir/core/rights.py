@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 ACTIONS = ("view", "add", "change", "delete")
 COMPTOIR_APP_PREFIX = "comptoir."
 
-# Default rights of the predefined roles, per model label: letters v(iew) a(dd) c(hange) d(elete).
+# Default rights of the predefined roles, per model label: letters v(iew) a(dd) c(hange) d(elete);
+# a custom right is named in full with "*" ({"billing.issue_invoice": "*"}).
 # Each app adds its own with `register_default_rights` in its rights.py (imported by AppConfig.ready).
 _DEFAULT_RIGHTS: dict[str, dict[str, str]] = {"manager": {}, "reception": {}, "technician": {}}
 
@@ -100,6 +101,9 @@ def default_permission_names(role_kind: str) -> set[str]:
     names: set[str] = set()
     for model_label, letters in _DEFAULT_RIGHTS.get(role_kind, {}).items():
         app_label, model = model_label.split(".")
+        if letters == "*":  # a custom right named in full: {"billing.issue_invoice": "*"}
+            names.add(model_label)
+            continue
         for letter in letters:
             action = {"v": "view", "a": "add", "c": "change", "d": "delete"}[letter]
             names.add(f"{app_label}.{action}_{model}")
