@@ -59,7 +59,15 @@ def search_invoices(user: Any, organization: Any, query: str, limit: int) -> lis
     ]
 
 
+def on_invoice_issued(*, invoice: Any, by: Any = None, **_payload: Any) -> None:
+    """An issued document is delivered after commit by the client's methods (e-mail, Chorus Pro, ...)."""
+    from comptoir.billing.services.delivery import on_invoice_issued as schedule_delivery
+
+    schedule_delivery(invoice=invoice, by=by)
+
+
 def register() -> None:
     events.subscribe("contract.signed", on_contract_signed, order=10)
+    events.subscribe("invoice.issued", on_invoice_issued, order=50)
     events.subscribe("company.deletion_check", company_deletion_check, order=60)
     register_provider("invoice", gettext_lazy("Factures"), search_invoices, order=30)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from comptoir.portal import views, views_documents
+from comptoir.portal import views, views_documents, views_invoices
 
 app_name = "portal"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("logout/", views.portal_logout, name="logout"),
     path("members/", views.portal_members, name="members"),
     path("documents/", views_documents.documents, name="documents"),
+    path("invoices/", views_invoices.invoices, name="invoices"),
+    path("invoices/<int:pk>/", views_invoices.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/pdf/", views_invoices.invoice_pdf, name="invoice_pdf"),
     path("quotes/<int:pk>/", views_documents.quote_detail, name="quote_detail"),
     path("quotes/<int:pk>/accept/", views_documents.quote_accept, name="quote_accept"),
     path("quotes/<int:pk>/pdf/", views_documents.quote_pdf, name="quote_pdf"),

@@ -291,6 +291,8 @@ def _seller(parent: etree._Element, invoice: Invoice) -> None:
 def _buyer(parent: etree._Element, invoice: Invoice) -> None:
     buyer = invoice.buyer or {}
     party = _sub(parent, "ram:BuyerTradeParty")
+    if buyer.get("siret") and is_french_business(buyer):  # BT-46: the SIRET (Chorus Pro identifies buyers by it)
+        _sub(party, "ram:GlobalID", str(buyer["siret"]), schemeID="0009")
     _sub(party, "ram:Name", str(buyer.get("name") or ""))
     if is_french_business(buyer):
         organization = _sub(party, "ram:SpecifiedLegalOrganization")

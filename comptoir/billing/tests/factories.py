@@ -103,3 +103,25 @@ def issued_invoice(organization, **kwargs):  # type: ignore[no-untyped-def]
 
 register_tenant_object("invoice", lambda organization: InvoiceFactory(organization=organization))
 register_tenant_object("consumption", lambda organization: ConsumptionFactory(organization=organization))
+
+
+def _billing_run(organization):  # type: ignore[no-untyped-def]
+    from comptoir.billing.models import BillingRun
+
+    return BillingRun.objects.create(organization=organization, period=datetime.date(2020, 1, 1),
+                                     issue_date=datetime.date(2020, 1, 1))  # fmt: skip
+
+
+def _export_job(organization):  # type: ignore[no-untyped-def]
+    from comptoir.billing.models import ExportJob
+    from comptoir.core.tests.factories import StaffFactory
+
+    return ExportJob.objects.create(organization=organization, kind=ExportJob.Kind.ZIP,
+                                    created_by=StaffFactory(organization=organization).user)  # fmt: skip
+
+
+register_tenant_object("line", lambda organization: InvoiceLineFactory(invoice__organization=organization))
+register_tenant_object("run", _billing_run)
+register_tenant_object("billingrun", _billing_run)
+register_tenant_object("export", _export_job)
+register_tenant_object("exportjob", _export_job)

@@ -476,14 +476,19 @@ def test_reception_sees_but_cannot_change(org, center, staff_of, staff_client):
     assert invoice.lines.count() == 0
 
 
-def test_manager_adds_lines_but_cannot_issue(org, center, staff_of, staff_client):
+def test_manager_issues_and_reception_cannot(org, center, staff_of, staff_client):
     invoice = draft(org, center)
     InvoiceLineFactory(invoice=invoice)
-    web = staff_client(staff_of("manager"))
-    assert "Émettre" not in web.get(invoice.get_absolute_url()).content.decode()
-    assert web.post(reverse("billing:invoice_issue", args=[invoice.pk])).status_code == 403
+    reception = staff_client(staff_of("reception"))
+    assert "Émettre" not in reception.get(invoice.get_absolute_url()).content.decode()
+    assert reception.post(reverse("billing:invoice_issue", args=[invoice.pk])).status_code == 403
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.DRAFT
+    manager = staff_client(staff_of("manager"))
+    assert "Émettre" in manager.get(invoice.get_absolute_url()).content.decode()
+    manager.post(reverse("billing:invoice_issue", args=[invoice.pk]))
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.ISSUED and invoice.number == 1
 
 
 @pytest.mark.parametrize("name", OBJECT_URLS)
