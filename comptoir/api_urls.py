@@ -8,6 +8,7 @@ are "api:<basename>-list", "api:<basename>-detail", "api:<basename>-<action>". A
 from importlib import import_module
 
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.routers import SimpleRouter
 
 from comptoir.core.api import views as core
@@ -41,10 +42,28 @@ for app in ("catalog", "sales", "billing"):
                                              "ROUTES"):  # fmt: skip
         router.register(prefix, viewset, basename=basename)
 
+
+def _file_alias(view):  # type: ignore[no-untyped-def]
+    """The same view under a name without the router's trailing slash (`/invoices/{id}/facturx.xml`, a contract
+    point), as a plain function so the schema lists the documented path only."""
+
+    def alias(request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return view(request, *args, **kwargs)
+
+    return csrf_exempt(alias)
+
+
+FILE_ALIASES = [
+    path(str(pattern.pattern).removesuffix("/"), _file_alias(pattern.callback), name=f"{pattern.name}-file")
+    for pattern in router.urls
+    if str(pattern.pattern).endswith(".xml/")
+]
+
 urlpatterns = [
     path("", core.api_root, name="root"),
     path("schema/", core.PublicSchemaView.as_view(), name="schema"),
     path("docs/", core.PublicDocsView.as_view(), name="docs"),
     *router.urls,
+    *FILE_ALIASES,
     re_path(r"^(?P<path>.*)$", not_found, name="not-found"),
 ]

@@ -303,6 +303,17 @@ SPECTACULAR_SETTINGS = {
         "QuoteStatusEnum": "comptoir.sales.models.Quote.Status",
         "ContractStatusEnum": "comptoir.sales.models.Contract.Status",
         "ContractRenewalEnum": "comptoir.sales.models.Contract.Renewal",
+        "InvoiceKindEnum": "comptoir.billing.models.Invoice.Kind",
+        "InvoiceStatusEnum": "comptoir.billing.models.Invoice.Status",
+        "InvoiceOriginEnum": "comptoir.billing.models.Invoice.Origin",
+        "InvoiceLineSourceEnum": "comptoir.billing.models.InvoiceLine.Source",
+        "VatCategoryEnum": "comptoir.billing.models.VatCategory",
+        "ConsumptionKindEnum": "comptoir.billing.models.Consumption.Kind",
+        "BillingRunStatusEnum": "comptoir.billing.models.BillingRun.Status",
+        "ExportKindEnum": "comptoir.billing.models.ExportJob.Kind",
+        "ExportStatusEnum": "comptoir.billing.models.ExportJob.Status",
+        "DeliveryMethodEnum": "comptoir.billing.models.InvoiceDelivery.Method",
+        "DeliveryStatusEnum": "comptoir.billing.models.InvoiceDelivery.Status",
     },
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,  # the choices' labels are French UI text
 }

@@ -818,13 +818,16 @@ def record_consumption(*, by: User | None, organization_id: int, data: dict[str,
                                     if name not in {"period_start", "period_end"}})  # fmt: skip
     if line.quantity < 0 or line.unit_price < 0:
         raise ValidationFailed(_("Une consommation ne peut pas être négative."), code="negative", field="quantity")
+    requested_rate = line.vat_rate  # normalized ("20" → "20.00"); 0 % for a client not subject to VAT
+    if data.get("vat_rate") is not None:
+        requested_rate = f"{Decimal(str(data['vat_rate']).replace(',', '.')):.2f}"
     day = data.get("date") or timezone.localdate()
     if not isinstance(day, datetime.date):
         raise ValidationFailed(_("Date invalide."), code="invalid_date", field="date")
     consumption = Consumption.objects.create(
         organization_id=organization_id, company=company, contact=contact, center=center, contract=contract,
         product=line.product, description=line.description, date=day, quantity=line.quantity, unit=line.unit,
-        unit_price=line.unit_price, vat_rate=data.get("vat_rate") or line.vat_rate,
+        unit_price=line.unit_price, vat_rate=requested_rate,
         vat_exemption_reason=line.vat_exemption_reason, accounting_code=line.accounting_code,
         amount_excl_vat=line.amount_excl_vat, created_by=by if getattr(by, "is_authenticated", False) else None,
     )  # fmt: skip

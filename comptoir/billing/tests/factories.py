@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 from decimal import Decimal
 
 import factory
@@ -105,11 +106,15 @@ register_tenant_object("invoice", lambda organization: InvoiceFactory(organizati
 register_tenant_object("consumption", lambda organization: ConsumptionFactory(organization=organization))
 
 
+_run_months = itertools.count()
+
+
 def _billing_run(organization):  # type: ignore[no-untyped-def]
     from comptoir.billing.models import BillingRun
 
-    return BillingRun.objects.create(organization=organization, period=datetime.date(2020, 1, 1),
-                                     issue_date=datetime.date(2020, 1, 1))  # fmt: skip
+    n = next(_run_months)  # a period is unique per organization
+    period = datetime.date(2000 + n // 12, n % 12 + 1, 1)
+    return BillingRun.objects.create(organization=organization, period=period, issue_date=period)
 
 
 def _export_job(organization):  # type: ignore[no-untyped-def]

@@ -78,6 +78,9 @@ def test_create_operations_document_the_idempotency_key():
         "/api/v1/quotes/", "/api/v1/quotes/{id}/send/", "/api/v1/quotes/{id}/accept/",
         "/api/v1/contracts/", "/api/v1/contracts/{id}/amend/",
         "/api/v1/signatures/", "/api/v1/signatures/{id}/confirm/",
+        "/api/v1/invoices/", "/api/v1/invoices/{id}/lines/", "/api/v1/invoices/{id}/issue/",
+        "/api/v1/invoices/{id}/credit/", "/api/v1/consumptions/", "/api/v1/consumptions/invoice/",
+        "/api/v1/billing-runs/", "/api/v1/exports/",
     }  # fmt: skip
     create = schema["paths"]["/api/v1/centers/"]["post"]
     assert {"409", "422"} <= set(create["responses"])
