@@ -161,13 +161,17 @@ def plan_scenarios(slug: str, today: datetime.date) -> list[QuoteScenario]:
     prospects = [p for p in plans[1:] if not p.become_client and not p.is_individual and open_opportunity(p)]
     clients = [p for p in plans[1:] if p.become_client and p.final_status == "active" and not p.is_individual]
     result = []
-    prospect_iter, client_iter = iter(prospects), iter(clients)
+    client_iter = iter(clients)
+    used: set[str] = set()
     for number, template in enumerate(SCENARIOS):
         scenario = QuoteScenario(**{**template.__dict__, "extra": dict(template.extra)})
         if scenario.status == "awaiting_signature":
             scenario.company = PORTAL_COMPANY_NAME
         elif scenario.status == "signed" or number % 2 == 0:
-            plan = next(prospect_iter)
+            # a signed contract is invoiced at once: its company needs its SIREN (French e-invoicing rules)
+            signed = scenario.status == "signed"
+            plan = next(p for p in prospects if p.name not in used and (p.data.get("siren") or not signed))
+            used.add(plan.name)
             scenario.company, scenario.opportunity = plan.name, open_opportunity(plan)
         else:
             plan = next(client_iter)
