@@ -8,12 +8,12 @@ breaks the chain at that point; `verify_ledger` recomputes it from the database 
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from django.db.models import Max
@@ -23,8 +23,6 @@ from comptoir.core.models import Sequence as NumberSequence
 
 LINE_FIELDS = ("position", "description", "quantity", "unit", "unit_price", "discount", "vat_rate", "vat_category",
                "vat_exemption_reason", "amount_excl_vat", "period_start", "period_end")  # fmt: skip
-FORMATS = {"quantity": "{:.3f}", "unit_price": "{:.4f}", "discount": "{:.2f}", "amount_excl_vat": "{:.2f}",
-           "total_excl_vat": "{:.2f}", "total_vat": "{:.2f}", "total_incl_vat": "{:.2f}"}  # fmt: skip
 INVOICE_FIELDS = ("kind", "legal_entity_id", "company_id", "reference", "number", "issue_date", "due_date",
                   "period_start", "period_end", "currency", "total_excl_vat", "total_vat", "total_incl_vat",
                   "credited_invoice_id", "seller", "buyer", "buyer_reference", "purchase_order", "chain_index",
@@ -35,26 +33,67 @@ def ledger_series(legal_entity_id: int) -> str:
     return f"ledger:{legal_entity_id}"
 
 
-def _plain(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, Decimal | int | float) and name in FORMATS:
-        return FORMATS[name].format(Decimal(value))
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
+# How each field is written into the canonical form (the hash must not depend on how a database returns a value:
+# Decimal places, dates, the key order of a JSON object).
+def _same(value: Any) -> Any:
     return value
 
 
-def canonical(invoice: dict[str, Any], lines: Iterable[dict[str, Any]]) -> bytes:
-    """The bytes that a document's hash covers (a mapping of INVOICE_FIELDS and of each line's LINE_FIELDS)."""
-    body = {name: _plain(name, invoice.get(name)) for name in INVOICE_FIELDS}
-    body["lines"] = [[_plain(name, line.get(name)) for name in LINE_FIELDS] for line in lines]
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+def _day(value: Any) -> Any:
+    return None if value is None else value.isoformat()
 
 
-def record_hash(invoice: dict[str, Any], lines: Iterable[dict[str, Any]]) -> str:
+def _amount(places: int) -> Callable[[Any], Any]:
+    spec = f".{places}f"
+
+    def convert(value: Any) -> Any:
+        return None if value is None else format(Decimal(value), spec)
+
+    return convert
+
+
+_encoded_objects: dict[int, tuple[Any, str]] = {}
+
+
+def _object(value: Any) -> str:
+    """A JSON object with sorted keys. The monthly run hashes thousands of documents sharing one seller and a few
+    buyers (the same dict objects, never changed once built): their encodings are kept by identity."""
+    cached = _encoded_objects.get(id(value))
+    if cached is not None and cached[0] is value:
+        return cached[1]
+    encoded = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if len(_encoded_objects) >= 512:
+        _encoded_objects.clear()
+    _encoded_objects[id(value)] = (value, encoded)
+    return encoded
+
+
+_CONVERTERS = {"issue_date": _day, "due_date": _day, "period_start": _day, "period_end": _day,
+               "total_excl_vat": _amount(2), "total_vat": _amount(2), "total_incl_vat": _amount(2),
+               "quantity": _amount(3), "unit_price": _amount(4), "discount": _amount(2),
+               "amount_excl_vat": _amount(2), "seller": _object, "buyer": _object}  # fmt: skip
+INVOICE_CONVERTERS = tuple(_CONVERTERS.get(name, _same) for name in INVOICE_FIELDS)
+LINE_CONVERTERS = tuple(_CONVERTERS.get(name, _same) for name in LINE_FIELDS)
+_invoice_items, _invoice_attrs = itemgetter(*INVOICE_FIELDS), attrgetter(*INVOICE_FIELDS)
+_line_items, _line_attrs = itemgetter(*LINE_FIELDS), attrgetter(*LINE_FIELDS)
+
+
+def canonical(invoice: Any, lines: Iterable[Any]) -> bytes:
+    """The bytes that a document's hash covers: its INVOICE_FIELDS and each line's LINE_FIELDS, in that order.
+    `invoice` and the lines are mappings (rows read back by `verify_ledger`) or objects (models, the run's rows)."""
+    values = (_invoice_items if isinstance(invoice, dict) else _invoice_attrs)(invoice)
+    body: list[Any] = [convert(value) for convert, value in zip(INVOICE_CONVERTERS, values, strict=True)]
+    body.append(
+        [
+            [convert(value) for convert, value in zip(LINE_CONVERTERS, (_line_items if isinstance(line, dict)
+                                                                          else _line_attrs)(line), strict=True)]
+            for line in lines
+        ]
+    )  # fmt: skip
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def record_hash(invoice: Any, lines: Iterable[Any]) -> str:
     return hashlib.sha256(canonical(invoice, lines)).hexdigest()
 
 

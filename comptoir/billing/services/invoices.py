@@ -290,7 +290,7 @@ def _line_from_input(invoice: Invoice, data: dict[str, Any]) -> InvoiceLine:
     )
     if category != VatCategory.STANDARD and not reason:
         raise ValidationFailed(
-            _("Un taux de 0 % demande le motif d'exonération (ex. « Article 261 D-4° du CGI »)."),
+            _("Un taux de TVA nul (0 %) demande le motif d'exonération (ex. « Article 261 D-4° du CGI »)."),
             code="exemption_reason_required", field="vat_exemption_reason",
         )  # fmt: skip
     net = line_net(quantity, unit_price, discount)
@@ -488,10 +488,7 @@ def finalize_documents(
         document.issue_date = issue_date
         document.chain_index = index
         document.previous_hash = previous
-        line_values = [
-            line if isinstance(line, dict) else ledger.as_values(line, ledger.LINE_FIELDS) for line in document_lines
-        ]
-        document.record_hash = ledger.record_hash(ledger.as_values(document, ledger.INVOICE_FIELDS), line_values)
+        document.record_hash = ledger.record_hash(document, document_lines)
         previous = document.record_hash
 
 

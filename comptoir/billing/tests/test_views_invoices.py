@@ -215,7 +215,7 @@ def test_a_zero_rate_without_exemption_reason_is_refused_at_the_field(org, cente
     )
     form = response.context["line_form"]
     assert form.errors["vat_exemption_reason"] == [
-        "Un taux de 0 % demande le motif d'exonération (ex. « Article 261 D-4° du CGI »)."
+        "Un taux de TVA nul (0 %) demande le motif d'exonération (ex. « Article 261 D-4° du CGI »)."
     ]
     assert invoice.lines.count() == 0
 
