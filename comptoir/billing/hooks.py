@@ -35,8 +35,8 @@ def search_invoices(user: Any, organization: Any, query: str, limit: int) -> lis
     from comptoir.core.money import format_money
 
     text = query.strip().upper()
-    if len(text) < 2 or organization is None:
-        return []
+    if len(text) < 2 or organization is None or not any(character.isdigit() for character in text):
+        return []  # a number always has digits: no query for a name
     qs = selectors.invoices_for(user, organization).exclude(reference="")
     if text[:2].isalpha():
         qs = qs.filter(reference__startswith=text)

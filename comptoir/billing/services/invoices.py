@@ -137,7 +137,7 @@ def payment_terms_text(days: int, method: str) -> str:
     label = str(PaymentMethod(method).label) if method in PaymentMethod.values else ""
     with override("fr"):
         text = _("Paiement à réception") if days == 0 else _("Paiement à %(days)s jours") % {"days": days}
-        return f"{text}, {label.lower()}" if label else text
+        return f"{text}, {label[:1].lower()}{label[1:]}" if label else text  # « …, prélèvement SEPA »
 
 
 def vat_category_for(company: Company, rate: str, *, deposit: bool = False) -> tuple[str, str, str]:
