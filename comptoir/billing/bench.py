@@ -183,3 +183,7 @@ def _raw_invoices(organization: Organization, count: int, today: datetime.date) 
         runs.write_rows("billing_invoiceline", line_columns, line_rows)
 
     return raw
+
+
+# The ledger's benchmarks (1,000,000 issued documents: list page, verify-ledger, Factur-X rendering, zip export)
+from comptoir.billing import bench_ledger  # noqa: E402, F401

@@ -160,6 +160,8 @@ def test_generator_is_deterministic_and_sized_by_scale():
     centers, staff = first
     sizes = generator.objects_per_tenant(0.001)
     assert sizes["bench"] == {"centers": 1, "staff": 2} and sizes["bench-list-1000"]["centers"] == 1000
-    assert len(centers) == 1 + 10 + 1000 + 100
-    assert len(staff) == 2 + 10 + 1000 + 1000 + 1  # + the administrator of the CRM's bench-search tenant
+    assert (
+        len(centers) == 1 + 10 + 1000 + 100 + 1
+    )  # + the billing bench's small tenant (comptoir/billing/bench_ledger.py)
+    assert len(staff) == 2 + 10 + 1000 + 1000 + 1 + 1  # + the administrators of bench-search and bench-billing-small
     assert generator.objects_per_tenant(1)["bench"] == {"centers": 100, "staff": 2000}

@@ -43,7 +43,7 @@ def test_smoke_pricing_and_pdfs(bench_url, django_db_blocker):
     with django_db_blocker.unblock():
         call_command(
             "bench", "--scale", "0.001", "--json", "--repeat", "2",
-            "--only", "pricing.offers.10000", "--only", "pdf",
+            "--only", "pricing.offers.10000", "--only", "pdf.quote", "--only", "pdf.contract",
             "--database-url", bench_url, stdout=out,
         )  # fmt: skip
 
