@@ -35,9 +35,11 @@ def storage_name(invoice: Invoice) -> str:
     return f"invoices/{invoice.organization_id}/{get_valid_filename(invoice.reference)}-{secrets.token_hex(6)}.pdf"
 
 
-def ensure_pdf(invoice: Invoice) -> bytes:
-    """The stored Factur-X PDF of an issued document, rendered and stored the first time."""
-    invoice = Invoice.objects.get(pk=invoice.pk)
+def ensure_pdf(invoice: Invoice, *, reload: bool = True) -> bytes:
+    """The stored Factur-X PDF of an issued document, rendered and stored the first time. `reload=False` trusts
+    the given row (read just before, as exports do for a whole chunk: no query per document)."""
+    if reload:
+        invoice = Invoice.objects.get(pk=invoice.pk)
     if invoice.is_draft:
         raise BillingError(_("Un brouillon n'a pas encore de facture PDF : émettez-le d'abord."), code="not_issued")
     if invoice.pdf:

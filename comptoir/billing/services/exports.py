@@ -250,7 +250,7 @@ def _write_zip(job: ExportJob, ids: list[int], handle: IO[bytes]) -> tuple[str, 
     with files.ZipExport(handle) as export:
         for chunk in _chunks(ids):
             for invoice in _load(chunk):
-                export.add(invoice, ensure_pdf(invoice))
+                export.add(invoice, ensure_pdf(invoice, reload=False))
             done += len(chunk)
             _progress(job, done)
     parameters = job.parameters
@@ -336,7 +336,7 @@ def _write_chorus(job: ExportJob, ids: list[int], handle: IO[bytes]) -> tuple[st
                 if problems:
                     export.skip(invoice, " ".join(problems))
                     continue
-                pdf = ensure_pdf(invoice)
+                pdf = ensure_pdf(invoice, reload=False)
                 problems = files.chorus_xml_problems(
                     stored_cii(invoice),
                     siret=(invoice.buyer or {}).get("siret") or invoice.company.siret,

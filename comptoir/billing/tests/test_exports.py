@@ -139,7 +139,7 @@ def test_a_job_is_built_once_and_a_failure_says_why(
 
     from comptoir.billing.documents import render
 
-    def broken(invoice):  # type: ignore[no-untyped-def]
+    def broken(invoice, **options):  # type: ignore[no-untyped-def]
         raise RuntimeError("Typst est indisponible")
 
     monkeypatch.setattr(render, "ensure_pdf", broken)
