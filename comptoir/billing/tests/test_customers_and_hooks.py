@@ -82,3 +82,22 @@ def test_search_finds_invoices_by_number_within_the_organization(org, admin, oth
     assert [hit["url"] for hit in search_invoices(other_admin, other_org, "01", 5)] != [
         reverse("billing:invoice_detail", args=[invoice.pk])
     ]
+
+
+def test_contract_page_has_an_invoices_tab(org, admin, staff_client, other_org):
+    from decimal import Decimal
+
+    from comptoir.sales.tests.factories import ContractFactory, ContractLineFactory
+
+    contract = ContractFactory(organization=org, deposit=Decimal("800.00"))
+    ContractLineFactory(contract=contract)
+    deposit, first_month = services.issue_first_invoices(contract=contract)
+    elsewhere = issued_invoice(org)
+    client = staff_client(admin)
+    tab_url = reverse("billing:contract_invoices", args=[contract.pk])
+    assert f'hx-get="{tab_url}"' in client.get(contract.get_absolute_url()).content.decode()
+    tab = client.get(tab_url).content.decode()
+    assert deposit.get_absolute_url() in tab and first_month.get_absolute_url() in tab
+    assert elsewhere.get_absolute_url() not in tab
+    foreign = ContractFactory(organization=other_org)
+    assert client.get(reverse("billing:contract_invoices", args=[foreign.pk])).status_code == 404

@@ -51,6 +51,7 @@ from comptoir.core.views.base import (
 from comptoir.crm import selectors as crm_selectors
 from comptoir.crm.views import companies as crm_companies
 from comptoir.sales.selectors import contracts as contract_selectors
+from comptoir.sales.views.contracts import CONTRACT_TABS
 
 register_object_url("billing.invoice", "billing:invoice_detail")
 for _suffix, _verb, _icon in [
@@ -646,7 +647,29 @@ def company_invoices(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@right_required("billing.view_invoice")
+def contract_invoices(request: HttpRequest, pk: int) -> HttpResponse:
+    """The « Factures » tab of a contract's page (frontmanager §7): its invoices and credit notes."""
+    contract = get_object_or_404(contract_selectors.contracts_for(request.user, request.organization), pk=pk)  # type: ignore[arg-type, attr-defined]
+    invoices = list(invoice_rows(request).filter(contract=contract).order_by("-issue_date", "-number", "-id")[:100])
+    return render(
+        request,
+        "billing/invoices/_contract_invoices.html",
+        {
+            "contract": contract,
+            "invoices": invoices,
+            "badges": STATUS_BADGES,
+            "all_url": f"{reverse('billing:invoice_list')}?company={contract.company_id}",
+        },
+    )
+
+
+if not any(tab[0] == "invoices" for tab in CONTRACT_TABS):
+    CONTRACT_TABS.append(("invoices", gettext_lazy("Factures"), "billing:contract_invoices", "billing.view_invoice"))
+
+
 urlpatterns = [
+    path("contracts/<int:pk>/invoices/", contract_invoices, name="contract_invoices"),
     path("invoices/", invoice_list, name="invoice_list"),
     path("invoices/new/", invoice_create, name="invoice_create"),
     path("invoices/<int:pk>/", invoice_detail, name="invoice_detail"),

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from comptoir.core import rights
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import add_domain_error
 from comptoir.core.lists import Column, ListPage
@@ -117,6 +118,11 @@ def contract_list(request: HttpRequest) -> HttpResponse:
     ).response()
 
 
+# Tabs that later apps add to a contract's page, loaded by HTMX: (key, label, url_name taking the contract's pk,
+# right). Billing adds the contract's invoices.
+CONTRACT_TABS: list[tuple[str, Any, str, str]] = []
+
+
 @right_required("sales.view_contract")
 def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
@@ -128,6 +134,12 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Tab("versions", _("Versions"), template="sales/contracts/_versions.html", count=len(amendments)),
         Tab("documents", _("Documents"), template="sales/contracts/_documents.html"),
         Tab("history", _("Historique"), template="manage/_timeline.html"),
+    ]
+    held = rights.rights_of(request.user, request.organization)  # type: ignore[attr-defined]
+    tabs[3:3] = [
+        Tab(key, label, url=reverse(url_name, args=[contract.pk]))
+        for key, label, url_name, right in CONTRACT_TABS
+        if right in held
     ]
     return render(
         request,
