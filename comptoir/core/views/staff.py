@@ -331,7 +331,7 @@ def _build_matrix(
                     boxes.append(
                         Checkbox(
                             name=name,
-                            label=perm.name,
+                            label=_(perm.name),  # stored in French by migrate; the catalog translates it
                             checked=name in state,
                             disabled=not (column.editable and name in viewer_rights),
                         )
