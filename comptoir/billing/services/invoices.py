@@ -157,6 +157,16 @@ def vat_category_for(company: Company, rate: str, *, deposit: bool = False) -> t
 # --------------------------------------------------------------------------------------------------
 # Drafts and lines
 # --------------------------------------------------------------------------------------------------
+def refuse_unknown_fields(data: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationFailed(
+            _("Champ non modifiable : %(fields)s.") % {"fields": ", ".join(unknown)},
+            code="unknown_field",
+            fields={name: [_("Champ non modifiable.")] for name in unknown},
+        )
+
+
 def _require_draft(invoice: Invoice) -> None:
     if invoice.status != Invoice.Status.DRAFT:
         raise BillingError(_("Une facture émise ne peut plus être modifiée : faites un avoir."), code="not_draft")
@@ -240,13 +250,7 @@ def create_invoice(
 
 
 def _line_from_input(invoice: Invoice, data: dict[str, Any]) -> InvoiceLine:
-    unknown = set(data) - LINE_INPUT_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            _("Champ non modifiable : %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
-            code="unknown_field",
-            fields={name: [_("Champ non modifiable.")] for name in sorted(unknown)},
-        )
+    refuse_unknown_fields(data, LINE_INPUT_FIELDS)
     product = data.get("product")
     if isinstance(product, int):
         product = Product.objects.filter(organization_id=invoice.organization_id, pk=product).first()
@@ -376,13 +380,7 @@ def update_invoice(*, invoice: Invoice, by: User | None, data: dict[str, Any]) -
     invoice = _lock(invoice)
     rights.require(by, "billing.change_invoice", invoice.organization_id)
     _require_draft(invoice)
-    unknown = set(data) - INVOICE_DRAFT_FIELDS
-    if unknown:
-        raise ValidationFailed(
-            _("Champ non modifiable : %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
-            code="unknown_field",
-            fields={name: [_("Champ non modifiable.")] for name in sorted(unknown)},
-        )
+    refuse_unknown_fields(data, INVOICE_DRAFT_FIELDS)
     contact = data.get("contact", invoice.contact)
     if contact is not None and contact.company_id != invoice.company_id:
         raise ValidationFailed(_("Ce membre n'appartient pas à ce client."), code="wrong_contact", field="contact")
@@ -794,10 +792,7 @@ CONSUMPTION_FIELDS = {"company", "contact", "center", "contract", "product", "de
 def record_consumption(*, by: User | None, organization_id: int, data: dict[str, Any]) -> Consumption:
     """A one-off consumption (frontmanager §10-11) on a company, a member or a contract, in a center."""
     rights.require(by, "billing.add_consumption", organization_id)
-    unknown = set(data) - CONSUMPTION_FIELDS
-    if unknown:
-        raise ValidationFailed(_("Champ non modifiable : %(fields)s.") % {"fields": ", ".join(sorted(unknown))},
-                               code="unknown_field")  # fmt: skip
+    refuse_unknown_fields(data, CONSUMPTION_FIELDS)
     company, center = data.get("company"), data.get("center")
     if company is None or company.organization_id != organization_id:
         raise ValidationFailed(_("Choisissez l'entreprise."), code="required", field="company")
