@@ -101,3 +101,33 @@ def test_contract_page_has_an_invoices_tab(org, admin, staff_client, other_org):
     assert elsewhere.get_absolute_url() not in tab
     foreign = ContractFactory(organization=other_org)
     assert client.get(reverse("billing:contract_invoices", args=[foreign.pk])).status_code == 404
+
+
+def test_member_page_has_a_consumptions_tab_with_only_theirs(org, admin, staff_client, center):
+    from comptoir.billing.models import Consumption
+    from comptoir.billing.tests.factories import ConsumptionFactory
+    from comptoir.crm.tests.factories import ContactFactory
+
+    company = CompanyFactory(organization=org, kind="client")
+    member, colleague = ContactFactory(company=company), ContactFactory(company=company)
+    theirs = ConsumptionFactory(organization=org, company=company, center=center, contact=member, description="Café")
+    ConsumptionFactory(organization=org, company=company, center=center, contact=colleague, description="Thé")
+    client = staff_client(admin)
+    tab_url = f"{reverse('billing:company_consumptions', args=[company.pk])}?member={member.pk}"
+    assert f'hx-get="{tab_url}"' in client.get(reverse("crm:contact_detail", args=[member.pk])).content.decode()
+    tab = client.get(tab_url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Café" in tab and "Thé" not in tab and f'value="{member.pk}" selected' in tab
+    created = client.post(
+        reverse("billing:company_consumption_create", args=[company.pk]) + f"?member={member.pk}",
+        {"consumption-center": center.pk, "consumption-contact": member.pk, "consumption-description": "Impressions",
+         "consumption-date": "2026-12-01", "consumption-quantity": "10", "consumption-unit_price": "0.15",
+         "consumption-vat_rate": "20.00"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()  # fmt: skip
+    assert "Impressions" in created and "Thé" not in created
+    assert Consumption.objects.filter(contact=member).count() == 2
+    invoiced = client.post(reverse("billing:company_consumptions_invoice", args=[company.pk]),
+                           {"consumptions": [theirs.pk]})  # fmt: skip
+    assert invoiced.status_code == 302
+    theirs.refresh_from_db()
+    assert theirs.invoice is not None and theirs.invoice.contact_id == member.pk

@@ -23,8 +23,9 @@ from comptoir.core.errors import DomainError
 from comptoir.core.forms import add_domain_error
 from comptoir.core.views.base import ACTION_ICONS, ACTION_VERBS, can, post_only, register_object_url, right_required
 from comptoir.crm import selectors as crm_selectors
-from comptoir.crm.models import Company
+from comptoir.crm.models import Company, Contact
 from comptoir.crm.views import companies as crm_companies
+from comptoir.crm.views.contacts import CONTACT_TABS
 from comptoir.sales.selectors import contracts as contract_selectors
 
 register_object_url("billing.consumption", "billing:consumption_company")
@@ -45,10 +46,14 @@ def _company(request: HttpRequest, pk: int) -> Company:
     return get_object_or_404(crm_selectors.companies_for(request.user, request.organization), pk=pk)  # type: ignore[arg-type, attr-defined]
 
 
-def _form(request: HttpRequest, company: Company, data: Any = None) -> ConsumptionForm:
+def _form(
+    request: HttpRequest, company: Company, data: Any = None, *, member: Contact | None = None
+) -> ConsumptionForm:
     organization = request.organization  # type: ignore[attr-defined]
     centers = core_selectors.centers_for(request.user, organization)  # type: ignore[arg-type]
     initial: dict[str, Any] = {"date": timezone.localdate()}
+    if member is not None:
+        initial["contact"] = member.pk
     if company.center_id and centers.filter(pk=company.center_id).exists():
         initial["center"] = company.center_id
     return ConsumptionForm(
@@ -62,9 +67,18 @@ def _form(request: HttpRequest, company: Company, data: Any = None) -> Consumpti
     )
 
 
+def _member(request: HttpRequest, company: Company) -> Contact | None:
+    """The member whose consumptions the tab shows (`?member=<id>`, the « Consommations » tab of a member's page)."""
+    value = request.GET.get("member", "")
+    return company.contacts.filter(pk=int(value)).first() if value.isdigit() and len(value) < 12 else None
+
+
 def _tab(request: HttpRequest, company: Company, *, form: ConsumptionForm | None = None,
          selection_error: str | None = None, selected: list[int] | None = None) -> HttpResponse:  # fmt: skip
+    member = _member(request, company)
     consumptions = selectors.consumptions_for(request.user, request.organization).filter(company=company)  # type: ignore[arg-type, attr-defined]
+    if member is not None:
+        consumptions = consumptions.filter(contact=member)
     can_add = can(request, "billing.add_consumption")
     groups = selectors.consumptions_by_center(consumptions)
     chosen = set(selected or [])
@@ -77,7 +91,9 @@ def _tab(request: HttpRequest, company: Company, *, form: ConsumptionForm | None
         "company": company,
         "groups": groups,
         "all_selected": all_selected,
-        "form": form if form is not None else (_form(request, company) if can_add else None),
+        "form": form if form is not None else (_form(request, company, member=member) if can_add else None),
+        "member": member,
+        "member_query": f"?member={member.pk}" if member is not None else "",
         "can_add": can_add,
         "can_delete": can(request, "billing.delete_consumption"),
         "can_invoice": can(request, "billing.add_invoice"),
@@ -182,6 +198,14 @@ def consumption_company(request: HttpRequest, pk: int) -> HttpResponse:
     """The journal links a consumption to its company's tab."""
     consumption = get_object_or_404(selectors.consumptions_for(request.user, request.organization), pk=pk)  # type: ignore[arg-type, attr-defined]
     return redirect("billing:company_consumptions", consumption.company_id)
+
+
+def _member_tab_url(contact: Contact) -> str:
+    return f"{reverse('billing:company_consumptions', args=[contact.company_id])}?member={contact.pk}"
+
+
+if not any(tab[0] == "consumptions" for tab in CONTACT_TABS):
+    CONTACT_TABS.append(("consumptions", gettext_lazy("Consommations"), _member_tab_url, "billing.view_consumption"))
 
 
 urlpatterns = [

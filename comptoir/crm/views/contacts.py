@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,10 +12,11 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from comptoir.core import rights
 from comptoir.core.errors import DomainError
 from comptoir.core.forms import add_domain_error
 from comptoir.core.lists import Column, ListPage
-from comptoir.core.views.base import can, post_only, register_object_url, right_required, timeline
+from comptoir.core.views.base import Tab, can, post_only, register_object_url, right_required, timeline
 from comptoir.crm import capabilities, selectors, services
 from comptoir.crm.filters import JobFunctionFilter
 from comptoir.crm.forms import ContactForm, JobFunctionCreateForm, JobFunctionForm
@@ -102,9 +106,16 @@ def company_contact_create(request: HttpRequest, company_pk: int) -> HttpRespons
     )
 
 
+# Tabs that later apps add to a member's page, loaded by HTMX: (key, label, url of the member, right). Billing adds
+# the member's consumptions.
+CONTACT_TABS: list[tuple[str, Any, Callable[[Contact], str], str]] = []
+
+
 @right_required("crm.view_contact")
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contact = _contact(request, pk)
+    held = rights.rights_of(request.user, request.organization)  # type: ignore[attr-defined]
+    tabs = [Tab(key, label, url=url(contact)) for key, label, url, right in CONTACT_TABS if right in held]
     return render(
         request,
         "crm/contacts/detail.html",
@@ -118,6 +129,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if contact.company_role in allowed
             ],
             "timeline": timeline(contact),
+            "tabs": tabs,
             "breadcrumb": _breadcrumb(contact.company),
         },
     )
