@@ -2,7 +2,8 @@
 
 Generator step (order 300), in the `bench` tenant: 20,000 × scale running contracts (status active, started
 1 January 2026, one per company of the CRM step, round-robin over the first centers), 4 recurring lines each;
-one company in ten groups its invoices (it then has one invoice for its contracts of one legal entity).
+one company in ten groups its invoices (it then has one invoice for its contracts of one legal entity); one
+contract in fifty is paused from the 10th to the 19th of the month of generation.
 
 - `billing.run.20000`: one full run of the current month through `start_run` + `execute_run` (plan, number,
   chain, insert, `BilledPeriod`, progress, journal), in a transaction rolled back after each repetition. Raw
@@ -27,7 +28,7 @@ from comptoir.billing.services import runs
 from comptoir.billing.services.invoices import buyer_snapshot_from, seller_snapshot
 from comptoir.core.models import Center, Organization, StaffMembership
 from comptoir.crm.models import Company
-from comptoir.sales.models import Contract, ContractLine, PricedLine
+from comptoir.sales.models import Contract, ContractLine, ContractPause, PricedLine
 
 RUN_CONTRACTS = 20_000
 NUMBER_FROM = 2_000_000
@@ -100,6 +101,11 @@ def run_data(gen: GeneratorContext) -> None:
             line_rows.append({"contract_id": contract_id, "description": description, "unit_price": amount,
                               "amount_excl_vat": amount, "vat_rate": rate, "position": position})  # fmt: skip
     _insert(gen, ContractLine, line_template, line_rows)
+    # one contract in 50 paused ten days of the current month (its lines billed in two prorated pieces)
+    month = timezone.localdate().replace(day=1)
+    pause_template = ContractPause(contract_id=contract_ids[0], start_date=month.replace(day=10),
+                                   end_date=month.replace(day=19), created_by_id=admin_id, created_at=EPOCH)  # fmt: skip
+    _insert(gen, ContractPause, pause_template, [{"contract_id": contract_id} for contract_id in contract_ids[::50]])
 
 
 register_generator_step(300, run_data)

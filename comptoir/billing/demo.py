@@ -6,7 +6,8 @@ Chorus Pro with its service code and commitment number, a freelancer) are billed
 real monthly run; the contracts signed since got their deposit and first-month invoices at signature
 (`issue_first_invoices`); consumptions (prints, drinks, meeting-room hours, postage) are recorded every month
 and billed by the next run; an amendment mid-history closes a line and opens another (the next run shows the
-regularisation); a contract ended six months ago after its notice; credit notes (a full one, two partial ones);
+regularisation); a contract paused for a month (recorded after its first month was billed: the next run credits
+the days) and another paused next month; a contract ended six months ago after its notice; credit notes (a full one, two partial ones);
 and this month, consumptions billed on their own invoice (« Générer une facture ») and some left for the next
 run.
 
@@ -31,6 +32,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db.models import Q
@@ -79,6 +81,12 @@ SIGNED_DAYS_BEFORE_START = 12
 AMENDMENT = ("amended-office", (9, 15), "Permanence téléphonique")  # closes the contract's option, opens this one
 NOTICE = ("ended-office", (9, 15))  # + 3 months of notice: the contract ends in the middle of month 12
 ENDED_ON = (12, 16)  # the day after its last day
+# (contract key, recorded on, first and last paused day (month 19 is next month), reason): the first is recorded
+# after its month was billed (the next run credits its days), the second is planned for next month
+PAUSES = [
+    ("coworking", (11, 5), (11, 10), (12, 9), "Congé parental de la titulaire"),
+    ("two-contracts-office", (18, 1), (19, 10), (19, 23), "Travaux de rénovation du bureau"),
+]
 # (date, contract key whose invoice of the month is credited, lines or None for all of it, reason)
 CREDIT_NOTES: list[tuple[tuple[int, int], str, Any, str]] = [
     ((5, 12), "domiciliation", None, "Mois offert : geste commercial pendant les travaux de l'immeuble"),
@@ -171,6 +179,9 @@ class History:
         ended, when = NOTICE
         self.at(self.day(when), 2, lambda day: self.give_notice(ended, day))
         self.at(self.day(ENDED_ON), 2, lambda day: self.end(ended, day))
+        for key, recorded, first, last, reason in PAUSES:
+            action = partial(self.pause, key, first=first, last=last, reason=reason)
+            self.at(self.day(recorded), 2, action)
         for when, key, lines, reason in CREDIT_NOTES:
             self.at(self.day(when), 4, lambda day, key=key, lines=lines, reason=reason: self.credit(key, day, lines,
                                                                                                  reason))  # fmt: skip
@@ -305,6 +316,20 @@ class History:
         amend_contract(contract=contract, by=self.by, effective_date=day, remove_line_ids=[line.pk],
                        add=[{"product": self.products[added], "quantity": 1}], today=day)  # fmt: skip
         self.ctx.created_one("amendments")
+
+    def pause(
+        self, key: str, day: datetime.date, *, first: tuple[int, int], last: tuple[int, int], reason: str
+    ) -> None:
+        from comptoir.sales.selectors.contracts import add_months
+        from comptoir.sales.services.contracts import pause_contract
+
+        def when(month_day: tuple[int, int]) -> datetime.date:
+            return add_months(self.months[0], month_day[0]).replace(day=month_day[1])
+
+        if key in self.contracts:
+            pause_contract(contract=self.contracts[key], by=self.by, start_date=when(first), end_date=when(last),
+                           reason=reason, today=day)  # fmt: skip
+            self.ctx.created_one("contract pauses")
 
     def give_notice(self, key: str, day: datetime.date) -> None:
         from comptoir.sales.services.contracts import give_notice

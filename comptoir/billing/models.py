@@ -338,11 +338,12 @@ class InvoiceLine(models.Model):
 
 
 class BilledPeriod(models.Model):
-    """The unique key of recurring billing: a contract is billed at most once per period (a month)."""
+    """The unique key of recurring billing: a contract is billed at most once per period (a month). No invoice:
+    nothing was due that month (the contract was paused all month)."""
 
     contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="+")
     period = models.DateField()
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
         default_permissions = ()

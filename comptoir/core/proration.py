@@ -12,6 +12,7 @@ pauses, added options), and a part that covers the whole period is the full pric
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -47,6 +48,26 @@ def prorate(
     if before == 0 and until == total_days:
         return _cents(amount)
     return _cents(amount * until / total_days) - _cents(amount * before / total_days)
+
+
+def outside(
+    start: datetime.date, end: datetime.date, gaps: Iterable[tuple[datetime.date, datetime.date]]
+) -> list[tuple[datetime.date, datetime.date]]:
+    """The pieces of [start, end] (both included) outside the `gaps` (pauses, both bounds included), in order.
+    Prorating each piece and each gap with `prorate` tiles the period: together they add up to its price."""
+    pieces: list[tuple[datetime.date, datetime.date]] = []
+    cursor = start
+    for gap_start, gap_end in sorted(gaps):
+        if gap_end < cursor or gap_start > end:
+            continue
+        if gap_start > cursor:
+            pieces.append((cursor, gap_start - ONE_DAY))
+        cursor = max(cursor, gap_end + ONE_DAY)
+        if cursor > end:
+            return pieces
+    if cursor <= end:
+        pieces.append((cursor, end))
+    return pieces
 
 
 def month_bounds(day: datetime.date) -> tuple[datetime.date, datetime.date]:

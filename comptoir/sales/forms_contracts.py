@@ -69,6 +69,12 @@ class NoticeForm(StyledFormMixin, forms.Form):
     notice_date = forms.DateField(label=_("Date du préavis"), widget=date_input())
 
 
+class PauseForm(StyledFormMixin, forms.Form):
+    start_date = forms.DateField(label=_("Premier jour de la pause"), widget=date_input())
+    end_date = forms.DateField(label=_("Dernier jour de la pause"), widget=date_input())
+    reason = forms.CharField(label=_("Motif"), max_length=255, required=False)
+
+
 class CancelForm(StyledFormMixin, forms.Form):
     reason = forms.CharField(label=_("Motif"), max_length=255, required=False)
 

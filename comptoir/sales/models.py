@@ -314,6 +314,42 @@ class Amendment(models.Model):
         return f"{self.contract} v{self.version}"
 
 
+class ContractPause(models.Model):
+    """Days a running contract is suspended (the client is away, works are under way...): its recurring lines
+    are not billed for them, the parts around the pause are prorated. A pause is cancelled, never deleted."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="pauses", verbose_name=_("contrat"))
+    start_date = models.DateField(_("début de la pause"))
+    end_date = models.DateField(_("fin de la pause"))
+    reason = models.CharField(_("motif"), max_length=255, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now, editable=False)
+    cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")  # fmt: skip
+
+    class Meta:
+        verbose_name = _("pause de contrat")
+        verbose_name_plural = _("pauses de contrat")
+        ordering = ["start_date", "id"]
+        default_permissions = ()
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="pause_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["contract", "start_date"], name="contractpause_contract_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.contract} {self.start_date}–{self.end_date}"
+
+    @property
+    def days(self) -> int:
+        return (self.end_date - self.start_date).days + 1
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
 # --------------------------------------------------------------------------------------------------
 # E-signature
 # --------------------------------------------------------------------------------------------------

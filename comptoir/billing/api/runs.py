@@ -103,8 +103,11 @@ class PreviewOut(serializers.Serializer):
     total_excl_vat = serializers.DecimalField(max_digits=14, decimal_places=2)
     total_incl_vat = serializers.DecimalField(max_digits=14, decimal_places=2)
     invoices = PreviewInvoiceOut(many=True)
+    credit_notes = PreviewInvoiceOut(many=True, help_text="Credit notes of the previous month's invoices, when a "
+                                     "regularisation (a pause, an amendment) is larger than the month it is billed "
+                                     "with.")  # fmt: skip
     skipped = serializers.ListField(child=serializers.CharField(), help_text="What the run would leave out, and why "
-                                    "(a regularisation larger than the month needs a credit note).")  # fmt: skip
+                                    "(a regularisation that no credit note can carry).")  # fmt: skip
 
 
 @extend_schema_view(
@@ -161,6 +164,7 @@ class BillingRunViewSet(ApiViewSet):
                     "total_excl_vat": result.total_excl_vat,
                     "total_incl_vat": result.total_incl_vat,
                     "invoices": result.invoices,
+                    "credit_notes": result.credit_notes,
                     "skipped": result.skipped,
                 }
             ).data

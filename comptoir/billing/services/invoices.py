@@ -35,9 +35,10 @@ from comptoir.catalog.models import Product, VatRate
 from comptoir.core import events, journal, numbering, rights
 from comptoir.core.errors import Conflict, DomainError, ValidationFailed
 from comptoir.core.models import Center, LegalEntity, User
-from comptoir.core.proration import month_bounds, prorate
+from comptoir.core.proration import month_bounds, outside, prorate
 from comptoir.crm.models import Company, Contact
 from comptoir.sales.models import Contract, ContractLine, PricedLine
+from comptoir.sales.selectors.contracts import pause_spans
 
 ZERO = Decimal("0.00")
 DEPOSIT_EXEMPTION = "Dépôt de garantie : hors champ de la TVA"
@@ -665,6 +666,53 @@ def credit_invoice(
     return issue_invoice(invoice=credit, by=by, issue_date=issue_date)
 
 
+def issue_regularisation_credit(
+    *, invoice_id: int, lines: Sequence[Any], issue_date: datetime.date, by_id: int | None = None,
+    billing_run_id: int | None = None,
+) -> Invoice:  # fmt: skip
+    """The monthly run's credit note when a month's regularisation is larger than what the month bills (a
+    pause or an amendment recorded after the month was invoiced): `lines` are the run's regularisation lines
+    (negative amounts, with their contract line and period), credited on the invoice of that month. Their
+    source stays « adjustment », so the next run counts them as what was invoiced for the month."""
+    original = Invoice.objects.select_related("center", "company").get(pk=invoice_id)
+    credit = Invoice.objects.create(
+        organization_id=original.organization_id, kind=Invoice.Kind.CREDIT_NOTE, origin=Invoice.Origin.RUN,
+        legal_entity_id=original.legal_entity_id, center_id=original.center_id, company_id=original.company_id,
+        contact_id=original.contact_id, contract_id=original.contract_id, credited_invoice=original,
+        period_start=min(line.period_start for line in lines), period_end=max(line.period_end for line in lines),
+        buyer_reference=original.buyer_reference, purchase_order=original.purchase_order,
+        payment_method=original.payment_method, created_by_id=by_id, billing_run_id=billing_run_id,
+        notes=_("Régularisation de la facture %(reference)s") % {"reference": original.reference},
+    )  # fmt: skip
+    new_lines = [
+        InvoiceLine(
+            invoice=credit,
+            position=position,
+            product_id=line.product_id,
+            description=line.description,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_price=-line.unit_price,
+            discount=ZERO,
+            vat_rate=line.vat_rate,
+            vat_category=line.vat_category,
+            vat_exemption_reason=line.vat_exemption_reason,
+            accounting_code=line.accounting_code,
+            amount_excl_vat=-line.amount_excl_vat,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            source=InvoiceLine.Source.ADJUSTMENT,
+            contract_id=line.contract_id,
+            contract_line_id=line.contract_line_id,
+        )
+        for position, line in enumerate(lines, start=1)
+    ]
+    InvoiceLine.objects.bulk_create(new_lines)
+    recompute_totals(credit, new_lines)
+    credit.save()
+    return issue_invoice(invoice=credit, by=None, issue_date=issue_date, check_rights=False)
+
+
 # --------------------------------------------------------------------------------------------------
 # Lines from contracts (shared with the monthly run)
 # --------------------------------------------------------------------------------------------------
@@ -673,11 +721,18 @@ def period_label(start: datetime.date, end: datetime.date) -> str:
 
 
 def contract_period_lines(
-    contract: Contract, contract_lines: Iterable[ContractLine], period: datetime.date, company: Company
+    contract: Contract,
+    contract_lines: Iterable[ContractLine],
+    period: datetime.date,
+    company: Company,
+    pauses: Sequence[tuple[datetime.date, datetime.date]] | None = None,
 ) -> list[InvoiceLine]:
     """The recurring lines of `contract` for the month of `period`, billed in advance and prorated to the days
-    each line (and the contract) runs in that month. Nothing after the contract's end date."""
+    each line (and the contract) runs in that month, outside its pauses (read when `pauses` is None): one line
+    per piece between pauses. Nothing after the contract's end date."""
     month_start, month_end = month_bounds(period)
+    if pauses is None:
+        pauses = pause_spans([contract.pk], month_start, month_end).get(contract.pk, [])
     result: list[InvoiceLine] = []
     for line in contract_lines:
         if not line.is_recurring:
@@ -687,35 +742,37 @@ def contract_period_lines(
         end = min(end_candidates)
         if end < start:
             continue
-        amount = prorate(line.amount_excl_vat, period_start=month_start, period_end=month_end, start=start, end=end)
-        if amount == 0:
-            continue
-        rate, category, reason = vat_category_for(company, line.vat_rate)
-        partial = (start, end) != (month_start, month_end)
-        description = f"{line.description} — {period_label(start, end)}"
-        if partial:
-            description += " " + _("(prorata)")
-        result.append(
-            InvoiceLine(
-                product_id=line.product_id,
-                description=description[:255],
-                quantity=Decimal("1.000"),
-                unit="month",
-                unit_price=amount,
-                discount=ZERO,
-                vat_rate=rate,
-                vat_category=category,
-                vat_exemption_reason=reason or line.vat_exemption_reason if category != VatCategory.STANDARD else "",
-                accounting_code=line.accounting_code,
-                amount_excl_vat=amount,
-                period_start=start,
-                period_end=end,
-                source=(InvoiceLine.Source.OPTION if line.kind == PricedLine.Kind.OPTION
-                        else InvoiceLine.Source.CONTRACT_LINE),
-                contract_id=contract.pk,
-                contract_line_id=line.pk,
-            )
-        )  # fmt: skip
+        for piece_start, piece_end in outside(start, end, pauses):
+            amount = prorate(line.amount_excl_vat, period_start=month_start, period_end=month_end,
+                             start=piece_start, end=piece_end)  # fmt: skip
+            if amount == 0:
+                continue
+            rate, category, reason = vat_category_for(company, line.vat_rate)
+            description = f"{line.description} — {period_label(piece_start, piece_end)}"
+            if (piece_start, piece_end) != (month_start, month_end):
+                description += " " + _("(prorata)")
+            result.append(
+                InvoiceLine(
+                    product_id=line.product_id,
+                    description=description[:255],
+                    quantity=Decimal("1.000"),
+                    unit="month",
+                    unit_price=amount,
+                    discount=ZERO,
+                    vat_rate=rate,
+                    vat_category=category,
+                    vat_exemption_reason=reason or line.vat_exemption_reason
+                    if category != VatCategory.STANDARD else "",
+                    accounting_code=line.accounting_code,
+                    amount_excl_vat=amount,
+                    period_start=piece_start,
+                    period_end=piece_end,
+                    source=(InvoiceLine.Source.OPTION if line.kind == PricedLine.Kind.OPTION
+                            else InvoiceLine.Source.CONTRACT_LINE),
+                    contract_id=contract.pk,
+                    contract_line_id=line.pk,
+                )
+            )  # fmt: skip
     return result
 
 

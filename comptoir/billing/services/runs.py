@@ -38,7 +38,7 @@ from operator import attrgetter
 from typing import Any, cast
 
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, When
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
@@ -58,18 +58,21 @@ from comptoir.billing.services.invoices import (
     buyer_snapshot_from,
     consumption_line,
     finalize_documents,
+    issue_regularisation_credit,
     payment_terms_text,
     period_label,
     seller_snapshot,
+    series_for,
     vat_category_for,
 )
 from comptoir.billing.totals import compute_totals
-from comptoir.core import journal, rights
-from comptoir.core.errors import Conflict, ValidationFailed
+from comptoir.core import journal, numbering, rights
+from comptoir.core.errors import Conflict, DomainError, ValidationFailed
 from comptoir.core.models import Center, LegalEntity, Organization, User
-from comptoir.core.proration import month_bounds, previous_month, prorate
+from comptoir.core.proration import month_bounds, outside, previous_month, prorate
 from comptoir.crm.models import Company
 from comptoir.sales.models import Contract, ContractLine, PricedLine
+from comptoir.sales.selectors.contracts import pause_spans
 
 ZERO = Decimal("0.00")
 ONE = Decimal("1.000")
@@ -113,12 +116,15 @@ class PlannedInvoice:
     total_excl_vat: Decimal
     total_vat: Decimal
     total_incl_vat: Decimal
+    kind: str = Invoice.Kind.INVOICE.value
 
 
 @dataclass
 class RunPreview:
     period: datetime.date
     invoices: list[PlannedInvoice] = field(default_factory=list)
+    # regularisations larger than their month: credit notes of the previous month's invoices
+    credit_notes: list[PlannedInvoice] = field(default_factory=list)
     # invoices the run leaves out (a regularisation larger than the month: a credit note is needed)
     skipped: list[str] = field(default_factory=list)
 
@@ -186,6 +192,9 @@ class _Draft:
     lines: list[Any] = field(default_factory=list)  # Row (contract lines), InvoiceLine (consumption_line)
     consumption_ids: list[int] = field(default_factory=list)
     invoice: Any = None  # Row
+    # a regularisation larger than the month (`_split_credit`): credited on the previous month's invoice
+    credits: list[Any] = field(default_factory=list)  # Row (negative regularisation lines)
+    credited_invoice_id: int | None = None
 
 
 @dataclass
@@ -323,10 +332,13 @@ def _label(ctx: _Context, start: datetime.date, end: datetime.date) -> str:
     return label
 
 
-def _month_lines(ctx: _Context, contract: _ContractRow, lines: list[_LineRow], company: Any) -> list[Row]:
+def _month_lines(
+    ctx: _Context, contract: _ContractRow, lines: list[_LineRow], company: Any,
+    pauses: Sequence[tuple[datetime.date, datetime.date]] = (),
+) -> list[Row]:  # fmt: skip
     """`contract_period_lines` (comptoir.billing.services.invoices), the same lines as rows; a test holds them
     equal. The recurring lines of the month, billed in advance, prorated to the days each line (and the
-    contract) runs in the month; nothing after the contract's end date."""
+    contract) runs in the month outside its pauses; nothing after the contract's end date."""
     month_start, month_end = ctx.month_start, ctx.month_end
     result = []
     for line in lines:
@@ -340,28 +352,33 @@ def _month_lines(ctx: _Context, contract: _ContractRow, lines: list[_LineRow], c
             end = contract.end_date
         if end < start:
             continue
-        amount = prorate(line.amount_excl_vat, period_start=month_start, period_end=month_end, start=start, end=end)
-        if amount == 0:
-            continue
-        rate, category, reason = vat_category_for(company, line.vat_rate)
-        description = f"{line.description} — {_label(ctx, start, end)}"
-        if start != month_start or end != month_end:
-            description += ctx.prorata
-        result.append(Row({
-            **ctx.line_defaults, "product_id": line.product_id, "description": description[:255], "quantity": ONE,
-            "unit": "month", "unit_price": amount, "discount": ZERO, "vat_rate": rate, "vat_category": category,
-            "vat_exemption_reason": (reason or line.vat_exemption_reason) if category != STANDARD else "",
-            "accounting_code": line.accounting_code, "amount_excl_vat": amount, "period_start": start,
-            "period_end": end, "source": OPTION_SOURCE if line.kind == OPTION_KIND else CONTRACT_LINE_SOURCE,
-            "contract_id": contract.pk, "contract_line_id": line.pk,
-        }))  # fmt: skip
+        for piece_start, piece_end in outside(start, end, pauses) if pauses else ((start, end),):
+            amount = prorate(line.amount_excl_vat, period_start=month_start, period_end=month_end,
+                             start=piece_start, end=piece_end)  # fmt: skip
+            if amount == 0:
+                continue
+            rate, category, reason = vat_category_for(company, line.vat_rate)
+            description = f"{line.description} — {_label(ctx, piece_start, piece_end)}"
+            if piece_start != month_start or piece_end != month_end:
+                description += ctx.prorata
+            result.append(Row({
+                **ctx.line_defaults, "product_id": line.product_id, "description": description[:255],
+                "quantity": ONE, "unit": "month", "unit_price": amount, "discount": ZERO, "vat_rate": rate,
+                "vat_category": category,
+                "vat_exemption_reason": (reason or line.vat_exemption_reason) if category != STANDARD else "",
+                "accounting_code": line.accounting_code, "amount_excl_vat": amount, "period_start": piece_start,
+                "period_end": piece_end, "source": OPTION_SOURCE if line.kind == OPTION_KIND else CONTRACT_LINE_SOURCE,
+                "contract_id": contract.pk, "contract_line_id": line.pk,
+            }))  # fmt: skip
     return result
 
 
 def _adjustment_lines(
-    ctx: _Context, contract: _ContractRow, lines: list[_LineRow], invoiced: dict[int, Decimal], company: Any
-) -> list[Row]:
-    """The previous month as the lines stand now, minus what was invoiced for it (amendments after its billing)."""
+    ctx: _Context, contract: _ContractRow, lines: list[_LineRow], invoiced: dict[int, Decimal], company: Any,
+    pauses: Sequence[tuple[datetime.date, datetime.date]] = (),
+) -> list[Row]:  # fmt: skip
+    """The previous month as the lines and pauses stand now, minus what was invoiced for it (amendments and
+    pauses recorded after its billing)."""
     previous_start, previous_end = ctx.previous
     result = []
     for line in lines:
@@ -369,8 +386,11 @@ def _adjustment_lines(
             continue
         start = max(line.start_date, contract.start_date, previous_start)
         end = min(day for day in (previous_end, line.end_date, contract.end_date) if day)
-        due = prorate(line.amount_excl_vat, period_start=previous_start, period_end=previous_end, start=start,
-                      end=end) if end >= start else ZERO  # fmt: skip
+        due = sum(
+            (prorate(line.amount_excl_vat, period_start=previous_start, period_end=previous_end, start=piece_start,
+                     end=piece_end) for piece_start, piece_end in outside(start, end, pauses)),
+            ZERO,
+        ) if end >= start else ZERO  # fmt: skip
         difference = due - invoiced.get(line.pk, ZERO)
         if difference == 0:
             continue
@@ -422,14 +442,14 @@ class _CompanyRow:
 COMPANY_COLUMNS = tuple(_CompanyRow.__dataclass_fields__)
 
 
-def _plan(ctx: _Context, company_ids: Sequence[int], *, lock: bool) -> tuple[list[_Draft], int, list[str]]:
+def _plan(ctx: _Context, company_ids: Sequence[int], *, lock: bool) -> tuple[list[_Draft], int, list[str], list[int]]:
     """The invoices of the companies of ids company_ids[0]..company_ids[-1] for the period: (drafts with their
-    lines and totals, contracts covered, skipped invoices).
+    lines and totals, contracts covered, skipped invoices, contracts with nothing due: paused all month).
 
     A constant number of queries, whatever the number of companies: the chunk is a range of company ids, and
     the contracts, lines, consumptions... are read by that range or by subqueries (no lists of ids)."""
     if not company_ids:
-        return [], 0, []
+        return [], 0, [], []
     first, last = min(company_ids), max(company_ids)
     previous_start, previous_end = ctx.previous
     running = _running_contracts(ctx).filter(company_id__gte=first, company_id__lte=last)
@@ -465,25 +485,32 @@ def _plan(ctx: _Context, company_ids: Sequence[int], *, lock: bool) -> tuple[lis
     for consumption in consumptions_query:
         consumptions_of[consumption.company_id].append(consumption)
     billed_before_query = BilledPeriod.objects.filter(period=previous_start, contract__in=running.values("pk"))
-    billed_before = set(billed_before_query.values_list("contract_id", flat=True))
+    billed_before = dict(billed_before_query.values_list("contract_id", "invoice_id"))
     invoiced: dict[int, Decimal] = {}
     if billed_before:
+        # what was invoiced for each line's previous month: its invoice lines (the month, and regularisations),
+        # minus the run's regularisation credit notes (commercial credit notes are not undone by the run)
         invoiced = dict(
             InvoiceLine.objects.filter(
                 contract__in=billed_before_query.values("contract_id"), contract_line__isnull=False,
-                period_start__gte=previous_start, period_start__lte=previous_end, invoice__kind=Invoice.Kind.INVOICE,
+                period_start__gte=previous_start, period_start__lte=previous_end,
             )
+            .filter(Q(invoice__kind=Invoice.Kind.INVOICE)
+                    | Q(invoice__kind=Invoice.Kind.CREDIT_NOTE, source=InvoiceLine.Source.ADJUSTMENT))
             .exclude(invoice__status=Invoice.Status.DRAFT)
             .values("contract_line_id")
-            .annotate(total=Sum("amount_excl_vat"))
+            .annotate(total=Sum(Case(When(invoice__kind=Invoice.Kind.CREDIT_NOTE, then=-F("amount_excl_vat")),
+                                     default=F("amount_excl_vat"))))
             .values_list("contract_line_id", "total")
         )  # fmt: skip
+    pauses = pause_spans(running, previous_start, ctx.month_end)
     contracts_of: dict[int, list[_ContractRow]] = defaultdict(list)
     for contract in contracts:
         contracts_of[contract.company_id].append(contract)
 
     drafts: list[_Draft] = []
     skipped: list[str] = []
+    idle: list[int] = []
     for company_id in sorted(companies):
         company = companies[company_id]
         own = contracts_of.get(company_id, [])
@@ -500,9 +527,10 @@ def _plan(ctx: _Context, company_ids: Sequence[int], *, lock: bool) -> tuple[lis
                            contracts=group)  # fmt: skip
             for contract in group:
                 contract_lines = lines_of.get(contract.pk, [])
-                draft.lines += _month_lines(ctx, contract, contract_lines, company)
+                contract_pauses = pauses.get(contract.pk, ())
+                draft.lines += _month_lines(ctx, contract, contract_lines, company, contract_pauses)
                 if contract.pk in billed_before:
-                    draft.lines += _adjustment_lines(ctx, contract, contract_lines, invoiced, company)
+                    draft.lines += _adjustment_lines(ctx, contract, contract_lines, invoiced, company, contract_pauses)
             company_drafts.append(draft)
         for consumption in consumptions_of.get(company_id, []):
             target = next((d for d in company_drafts if any(c.pk == consumption.contract_id for c in d.contracts)),
@@ -520,17 +548,40 @@ def _plan(ctx: _Context, company_ids: Sequence[int], *, lock: bool) -> tuple[lis
             target.consumption_ids.append(consumption.pk)
         for draft in company_drafts:
             if not draft.lines:
+                idle += [contract.pk for contract in draft.contracts]
                 continue
             invoice = _invoice(ctx, draft, customers.get(company_id))
             if invoice.total_incl_vat < 0:
-                skipped.append(
-                    _("%(company)s (%(contracts)s) : la régularisation dépasse le mois facturé, faites un avoir.")
-                    % {"company": company.name, "contracts": ", ".join(c.reference for c in draft.contracts)}
-                )
-                continue
+                invoice = _split_credit(ctx, draft, billed_before, customers.get(company_id))
+                if draft.credited_invoice_id is None:
+                    skipped.append(
+                        _("%(company)s (%(contracts)s) : la régularisation dépasse le mois facturé, faites un avoir.")
+                        % {"company": company.name, "contracts": ", ".join(c.reference for c in draft.contracts)}
+                    )
+                    continue
+                if invoice is None:  # nothing to bill this month: only the credit note
+                    idle += [contract.pk for contract in draft.contracts]
             draft.invoice = invoice
             drafts.append(draft)
-    return drafts, len(contracts), skipped
+    return drafts, len(contracts), skipped, idle
+
+
+def _split_credit(ctx: _Context, draft: _Draft, billed_before: dict[int, int | None], customer: Any) -> Row | None:
+    """A month whose regularisation is larger than what it bills (a pause or an amendment recorded after the
+    previous month was invoiced): the negative regularisation lines go to a credit note of the previous month's
+    invoice, the rest stays on the month's invoice (None when nothing is left). Sets draft.credits and
+    draft.credited_invoice_id (left None when there is no previous invoice to credit)."""
+    previous = {billed_before.get(contract.pk) for contract in draft.contracts} - {None}
+    if len(previous) != 1:
+        return None
+    negative = [
+        line for line in draft.lines if line.source == InvoiceLine.Source.ADJUSTMENT and line.amount_excl_vat < 0
+    ]
+    draft.credits = negative
+    draft.credited_invoice_id = previous.pop()
+    draft.lines = [line for line in draft.lines if not (line.source == InvoiceLine.Source.ADJUSTMENT
+                                                        and line.amount_excl_vat < 0)]  # fmt: skip
+    return _invoice(ctx, draft, customer) if draft.lines else None
 
 
 def _terms_text(ctx: _Context, days: int, method: str) -> str:
@@ -576,8 +627,16 @@ def _invoice(ctx: _Context, draft: _Draft, customer: CustomerBillingProfile | No
     return Row(values)
 
 
-def _planned(ctx: _Context, draft: _Draft) -> PlannedInvoice:
-    invoice = cast(Row, draft.invoice)
+def _planned(ctx: _Context, draft: _Draft, *, credit: bool = False) -> PlannedInvoice:
+    if credit:  # the credit note's lines: the negative regularisations, as positive amounts
+        lines = [Row({**line.__dict__, "unit_price": -line.unit_price, "amount_excl_vat": -line.amount_excl_vat})
+                 for line in draft.credits]  # fmt: skip
+        totals = compute_totals(lines)
+        total_excl_vat, total_vat, total_incl_vat = totals.total_excl_vat, totals.total_vat, totals.total_incl_vat
+    else:
+        lines = draft.lines
+        invoice = cast(Row, draft.invoice)
+        total_excl_vat, total_vat, total_incl_vat = invoice.total_excl_vat, invoice.total_vat, invoice.total_incl_vat
     return PlannedInvoice(
         company_id=draft.company.pk, company_name=draft.company.name, center_id=draft.center_id,
         center_name=ctx.centers[draft.center_id][0], legal_entity_id=draft.legal_entity_id,
@@ -586,8 +645,9 @@ def _planned(ctx: _Context, draft: _Draft) -> PlannedInvoice:
         lines=[PlannedLine(description=line.description, quantity=line.quantity, unit_price=line.unit_price,
                            vat_rate=line.vat_rate, amount_excl_vat=line.amount_excl_vat,
                            period_start=line.period_start, period_end=line.period_end, source=line.source)
-               for line in draft.lines],
-        total_excl_vat=invoice.total_excl_vat, total_vat=invoice.total_vat, total_incl_vat=invoice.total_incl_vat,
+               for line in lines],
+        total_excl_vat=total_excl_vat, total_vat=total_vat, total_incl_vat=total_incl_vat,
+        kind=Invoice.Kind.CREDIT_NOTE.value if credit else Invoice.Kind.INVOICE.value,
     )  # fmt: skip
 
 
@@ -606,8 +666,9 @@ def preview_run(
     ctx = _context(organization, period, issue_date or timezone.localdate(), write=False)
     preview = RunPreview(period=period)
     for company_ids in _chunks(_pending_companies(ctx), chunk_size):
-        drafts, _count, skipped = _plan(ctx, company_ids, lock=False)
-        preview.invoices += [_planned(ctx, draft) for draft in drafts]
+        drafts, _count, skipped, _idle = _plan(ctx, company_ids, lock=False)
+        preview.invoices += [_planned(ctx, draft) for draft in drafts if draft.invoice is not None]
+        preview.credit_notes += [_planned(ctx, draft, credit=True) for draft in drafts if draft.credits]
         preview.skipped += skipped
     return preview
 
@@ -718,11 +779,41 @@ def _schedule_delivery(invoices: Sequence[Any]) -> None:
         transaction.on_commit(lambda: tasks.deliver_issued.enqueue(invoice_ids=ids))
 
 
+def _credit_regularisations(ctx: _Context, crediting: list[_Draft], skipped: list[str]) -> list[Invoice]:
+    """The regularisation credit notes of a chunk (rare: a pause or an amendment larger than the month), one by
+    one through the service; one that cannot be issued (its invoice already credited) is reported, not fatal."""
+    notes = []
+    for draft in crediting:
+        try:
+            with transaction.atomic():
+                notes.append(issue_regularisation_credit(invoice_id=cast(int, draft.credited_invoice_id),
+                                                         lines=draft.credits, issue_date=ctx.issue_date,
+                                                         by_id=ctx.by_id,
+                                                         billing_run_id=ctx.run.pk if ctx.run else None))  # fmt: skip
+        except DomainError as error:
+            skipped.append(
+                _("%(company)s (%(contracts)s) : la régularisation dépasse le mois facturé, faites un avoir.")
+                % {"company": draft.company.name, "contracts": ", ".join(c.reference for c in draft.contracts)}
+                + f" ({error.message})"
+            )
+    return notes
+
+
 def _bill_chunk(ctx: _Context, company_ids: Sequence[int]) -> _ChunkResult:
     run = cast(BillingRun, ctx.run)
     with transaction.atomic():
-        drafts, contract_count, skipped = _plan(ctx, company_ids, lock=True)
+        planned, contract_count, skipped, idle = _plan(ctx, company_ids, lock=True)
+        drafts = [draft for draft in planned if draft.invoice is not None]
+        crediting = [draft for draft in planned if draft.credits]
         invoices: list[Row] = [draft.invoice for draft in drafts]
+        # sequence locks in one order (credit notes' series, invoices' series, then the ledger): no deadlock
+        # with a staff member issuing a document by hand
+        for entity_id in sorted({draft.legal_entity_id for draft in crediting}):
+            series, scope = series_for(ctx.profiles[entity_id], Invoice.Kind.CREDIT_NOTE, ctx.issue_date.year)
+            numbering.next_numbers(organization=ctx.organization, series=series, scope=scope, count=0)
+        if idle:  # billed with nothing due (paused all month): done for the period, regularised like the others
+            write_rows(BilledPeriod._meta.db_table, ["contract_id", "period", "invoice_id"],
+                       [(contract_id, ctx.period, None) for contract_id in idle])  # fmt: skip
         if drafts:
             by_entity: dict[int, list[_Draft]] = defaultdict(list)
             for draft in drafts:
@@ -758,11 +849,14 @@ def _bill_chunk(ctx: _Context, company_ids: Sequence[int]) -> _ChunkResult:
                     if cursor.rowcount not in (-1, len(consumptions)):
                         raise BillingError(_("Des consommations ont été facturées pendant la facturation mensuelle : "
                                              "relancez-la."), code="concurrent_change")  # fmt: skip
+        credit_notes = _credit_regularisations(ctx, crediting, skipped)
         result = _ChunkResult(
             contracts=contract_count,
-            invoices=[invoice.id for invoice in invoices],
-            total_excl_vat=sum((invoice.total_excl_vat for invoice in invoices), ZERO),
-            total_incl_vat=sum((invoice.total_incl_vat for invoice in invoices), ZERO),
+            invoices=[invoice.id for invoice in invoices] + [note.pk for note in credit_notes],
+            total_excl_vat=sum((invoice.total_excl_vat for invoice in invoices), ZERO)
+            - sum((note.total_excl_vat for note in credit_notes), ZERO),
+            total_incl_vat=sum((invoice.total_incl_vat for invoice in invoices), ZERO)
+            - sum((note.total_incl_vat for note in credit_notes), ZERO),
         )
         BillingRun.objects.filter(pk=run.pk).update(
             contracts_done=F("contracts_done") + result.contracts,
@@ -778,7 +872,7 @@ def _bill_chunk(ctx: _Context, company_ids: Sequence[int]) -> _ChunkResult:
 
             ids = list(result.invoices)
             transaction.on_commit(lambda: tasks.enqueue_documents(ids))
-        _schedule_delivery(invoices)
+        _schedule_delivery(invoices)  # (credit notes: delivered by their own `invoice.issued`)
     return result
 
 

@@ -29,7 +29,7 @@ from comptoir.billing.tests.validators_batch import assert_all_valid_cii
 from comptoir.core import demo
 from comptoir.crm.demo import PORTAL_COMPANY_NAME
 from comptoir.crm.models import Company
-from comptoir.sales.models import Contract
+from comptoir.sales.models import Contract, ContractPause
 
 pytestmark = pytest.mark.django_db
 
@@ -116,9 +116,24 @@ def test_the_history_covers_the_billing_cases(built):
     # the amendment mid-history: the next run regularises the month it changed
     amendment_month = months[10]
     regularisations = InvoiceLine.objects.filter(invoice__in=invoices, source=InvoiceLine.Source.ADJUSTMENT)
-    assert regularisations.count() == 2
-    assert set(regularisations.values_list("invoice__billing_run__period", flat=True)) == {amendment_month}
-    assert sorted(line.amount_excl_vat > 0 for line in regularisations) == [False, True]
+
+    assert set(regularisations.values_list("invoice__billing_run__period", flat=True)) == {amendment_month, months[12]}
+    amended = regularisations.filter(invoice__billing_run__period=amendment_month)
+    assert sorted(line.amount_excl_vat > 0 for line in amended) == [False, True]
+
+    # the pause recorded after its month was billed: the next run credits its days (more than what the month
+    # bills: on a credit note of the previous month's invoice), and bills its own month around the pause; the
+    # other pause is planned for next month
+    paused_contract = ContractPause.objects.get(reason__startswith="Congé").contract
+    credited = regularisations.filter(invoice__billing_run__period=months[12])
+    assert credited and all(line.contract_id == paused_contract.pk and line.amount_excl_vat > 0 for line in credited)
+    note = credited[0].invoice
+    assert note.kind == Invoice.Kind.CREDIT_NOTE and note.credited_invoice.period_start == months[11]
+    pieces = InvoiceLine.objects.filter(contract_id=paused_contract.pk, invoice__billing_run__period=months[12],
+                                        source=InvoiceLine.Source.CONTRACT_LINE).order_by("period_start")  # fmt: skip
+    assert pieces[0].period_start == months[12].replace(day=10) and pieces[0].description.endswith("(prorata)")
+    planned = ContractPause.objects.get(reason__startswith="Travaux")
+    assert planned.start_date.replace(day=1) > months[-1] and planned.cancelled_at is None
 
     # the contract ended six months ago: billed up to its last day, not after
     ended = history.get(status=Contract.Status.ENDED)
@@ -127,7 +142,9 @@ def test_the_history_covers_the_billing_cases(built):
     assert last.period_end == ended.end_date
 
     # credit notes: a full one (the invoice is cancelled) and partial ones (the invoice stays issued)
-    credit_notes = invoices.filter(kind=Invoice.Kind.CREDIT_NOTE).select_related("credited_invoice")
+    credit_notes = invoices.filter(kind=Invoice.Kind.CREDIT_NOTE, origin=Invoice.Origin.CREDIT).select_related(
+        "credited_invoice"
+    )
     assert credit_notes.count() == 3
     statuses = Counter(note.credited_invoice.status for note in credit_notes)
     assert statuses == {Invoice.Status.CANCELLED: 1, Invoice.Status.ISSUED: 2}

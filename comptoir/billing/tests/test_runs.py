@@ -4,6 +4,7 @@ refusals, the preview, the constant number of queries per chunk, the command."""
 from __future__ import annotations
 
 import datetime
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -20,11 +21,12 @@ from comptoir.billing.services.invoices import BillingError, billing_profile
 from comptoir.billing.tests.factories import ConsumptionFactory
 from comptoir.core.errors import Conflict, RightsError
 from comptoir.core.models import AuditEntry
-from comptoir.core.proration import month_bounds, prorate
+from comptoir.core.proration import month_bounds, outside, prorate
 from comptoir.core.tests.factories import CenterFactory, OrganizationFactory, StaffFactory
 from comptoir.crm.models import Company
 from comptoir.crm.tests.factories import CompanyFactory
-from comptoir.sales.models import Contract, ContractLine, PricedLine
+from comptoir.sales.models import Contract, ContractLine, ContractPause, PricedLine
+from comptoir.sales.selectors.contracts import pause_spans
 
 MARCH = datetime.date(2026, 3, 1)
 FEBRUARY = datetime.date(2026, 2, 1)
@@ -468,6 +470,7 @@ def test_the_run_builds_the_same_lines_as_contract_period_lines(org, center, adm
     one_off = add_line(made, "Frais", "50.00", start=datetime.date(2026, 3, 4), position=4)
     one_off.is_recurring = False
     one_off.save()
+    pause(made, datetime.date(2026, 3, 15), datetime.date(2026, 3, 17), admin)
     full = contract(org, client(org), center, admin, start=datetime.date(2025, 1, 1), lines=[("Poste", "290.00")])
     names = [*ledger.LINE_FIELDS, "product_id", "accounting_code", "source", "contract_id", "contract_line_id"]
     names.remove("position")
@@ -488,7 +491,188 @@ def test_the_run_builds_the_same_lines_as_contract_period_lines(org, center, adm
         ctx = runs._context(org, MARCH, MARCH, write=False)
         rows = runs._month_lines(ctx, runs._ContractRow(*Contract.objects.filter(pk=made_contract.pk).values_list(
             *runs.CONTRACT_COLUMNS).get()), [runs._LineRow(*row) for row in made_contract.lines.order_by(
-            "position", "id").values_list(*runs.LINE_COLUMNS)], made_contract.company)  # fmt: skip
+            "position", "id").values_list(*runs.LINE_COLUMNS)], made_contract.company,
+            pause_spans([made_contract.pk], MARCH, month_bounds(MARCH)[1]).get(made_contract.pk, []))  # fmt: skip
         assert [{name: getattr(row, name) for name in names} for row in rows] == [
             {name: getattr(line, name) for name in names} for line in reference
         ]
+
+
+# --------------------------------------------------------------------------------------------------
+# Pauses
+# --------------------------------------------------------------------------------------------------
+def pause(made: Contract, start: datetime.date, end: datetime.date, by) -> ContractPause:  # type: ignore[no-untyped-def]
+    return ContractPause.objects.create(contract=made, start_date=start, end_date=end, created_by=by)
+
+
+@pytest.mark.django_db
+def test_a_pause_is_not_billed_and_the_days_around_it_are_prorated(org, center, admin):
+    # given: 3,100 € a month (100 € a day in March), paused from the 10th to the 19th
+    company = client(org)
+    made = contract(org, company, center, admin, start=datetime.date(2025, 1, 1))
+    pause(made, datetime.date(2026, 3, 10), datetime.date(2026, 3, 19), admin)
+
+    # when
+    run_period(org, admin, MARCH)
+
+    # then: the 9 days before and the 12 days after
+    invoice = Invoice.objects.get(company=company)
+    assert list(invoice.lines.order_by("position").values_list("description", "amount_excl_vat")) == [
+        ("Bureau 12 — 01/03/2026 – 09/03/2026 (prorata)", Decimal("900.00")),
+        ("Bureau 12 — 20/03/2026 – 31/03/2026 (prorata)", Decimal("1200.00")),
+    ]
+    assert invoice.total_excl_vat == Decimal("2100.00")
+
+
+@pytest.mark.django_db
+def test_a_cancelled_pause_is_billed(org, center, admin):
+    company = client(org)
+    made = contract(org, company, center, admin, start=datetime.date(2025, 1, 1))
+    cancelled = pause(made, datetime.date(2026, 3, 10), datetime.date(2026, 3, 19), admin)
+    cancelled.cancelled_at = cancelled.created_at
+    cancelled.save()
+
+    run_period(org, admin, MARCH)
+
+    assert totals_of(company) == [Decimal("3100.00")]
+
+
+@pytest.mark.django_db
+def test_a_month_paused_throughout_is_done_without_invoice_and_regularised_if_the_pause_is_cancelled(
+    org, center, admin
+):
+    # given: April (30 days, 3,000 €) paused throughout
+    company = client(org)
+    made = contract(org, company, center, admin, start=datetime.date(2025, 1, 1), lines=[("Bureau 12", "3000.00")])
+    april_pause = pause(made, APRIL, datetime.date(2026, 4, 30), admin)
+
+    # when
+    run = run_period(org, admin, APRIL)
+
+    # then: the contract is done for April, with no invoice
+    assert (run.contracts_done, run.invoices_created) == (1, 0)
+    assert BilledPeriod.objects.get(contract=made, period=APRIL).invoice is None
+    assert not Invoice.objects.exists()
+    # and when the pause is cancelled in April, May regularises April
+    from comptoir.sales.services.contracts import cancel_pause
+
+    cancel_pause(pause=april_pause, by=admin, today=datetime.date(2026, 4, 10))
+    run_period(org, admin, datetime.date(2026, 5, 1))
+    may = Invoice.objects.get(company=company)
+    assert list(may.lines.order_by("position").values_list("source", "amount_excl_vat", "period_start")) == [
+        ("contract_line", Decimal("3000.00"), datetime.date(2026, 5, 1)),
+        ("adjustment", Decimal("3000.00"), APRIL),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_pause_recorded_after_its_month_was_billed_is_credited_on_the_next_invoice(org, center, admin):
+    # given: March billed in advance, then a pause from the 21st to the 31st recorded on 20 March
+    from comptoir.sales.services.contracts import pause_contract
+
+    company = client(org)
+    made = contract(org, company, center, admin, start=datetime.date(2025, 1, 1))
+    run_period(org, admin, MARCH)
+    pause_contract(contract=made, by=admin, start_date=datetime.date(2026, 3, 21), end_date=datetime.date(2026, 3, 31),
+                   today=datetime.date(2026, 3, 20))  # fmt: skip
+
+    # when
+    run_period(org, admin, APRIL)
+
+    # then: April in full, minus the 11 paused days of March
+    april = Invoice.objects.get(company=company, period_start=APRIL)
+    assert list(april.lines.order_by("position").values_list("source", "amount_excl_vat")) == [
+        ("contract_line", Decimal("3100.00")),
+        ("adjustment", Decimal("-1100.00")),
+    ]
+
+
+@given(
+    amount=st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2),
+    month=st.dates(min_value=datetime.date(2024, 1, 1), max_value=datetime.date(2030, 12, 1)),
+    gaps=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=30), st.integers(min_value=0, max_value=40)), max_size=4
+    ),
+)
+def test_the_parts_around_pauses_and_the_paused_parts_add_up_to_the_month(amount, month, gaps):
+    # given: pauses (possibly overlapping or spilling out of the month)
+    first, last = month_bounds(month)
+    pauses = [(first + datetime.timedelta(days=offset), first + datetime.timedelta(days=offset + length))
+              for offset, length in gaps]  # fmt: skip
+
+    # when
+    billed = outside(first, last, pauses)
+    paused = outside(first, last, billed)  # the complement: the paused days of the month
+
+    # then: the billed pieces and the paused pieces tile the month, and their parts add up to its price
+    days = sorted((start, end) for start, end in billed + paused)
+    assert all(after[0] == before[1] + datetime.timedelta(days=1) for before, after in itertools.pairwise(days))
+    if days:
+        assert (days[0][0], days[-1][1]) == (first, last)
+    parts = [prorate(amount, period_start=first, period_end=last, start=start, end=end) for start, end in days]
+    assert sum(parts, Decimal("0.00")) == amount
+    assert not any(start <= piece_end and piece_start <= end for start, end in pauses
+                   for piece_start, piece_end in billed)  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_regularisation_larger_than_the_month_becomes_a_credit_note_of_the_previous_invoice(org, center, admin):
+    # given: April (30 days, 3,000 €) billed in advance, then on 2 April a pause from 3 April to 25 May
+    from comptoir.sales.services.contracts import pause_contract
+
+    company = client(org)
+    made = contract(org, company, center, admin, start=datetime.date(2025, 1, 1), lines=[("Bureau 12", "3000.00")])
+    run_period(org, admin, APRIL)
+    april = Invoice.objects.get(company=company)
+    pause_contract(contract=made, by=admin, start_date=datetime.date(2026, 4, 3), end_date=datetime.date(2026, 5, 25),
+                   today=datetime.date(2026, 4, 2))  # fmt: skip
+    may_period = datetime.date(2026, 5, 1)
+
+    # when: the preview, then the run of May
+    preview = runs.preview_run(organization=org, period=may_period, by=admin)
+    run = run_period(org, admin, may_period)
+
+    # then: May's last 6 days on an invoice, April's 28 paused days (2,800 €) on a credit note of April's invoice
+    assert [planned.total_excl_vat for planned in preview.invoices] == [Decimal("580.65")]
+    assert [planned.total_excl_vat for planned in preview.credit_notes] == [Decimal("2800.00")]
+    may = Invoice.objects.get(company=company, kind=Invoice.Kind.INVOICE, period_start=may_period)
+    assert list(may.lines.values_list("description", "amount_excl_vat")) == [
+        ("Bureau 12 — 26/05/2026 – 31/05/2026 (prorata)", Decimal("580.65"))
+    ]
+    note = Invoice.objects.get(company=company, kind=Invoice.Kind.CREDIT_NOTE)
+    assert (note.credited_invoice_id, note.status, note.total_excl_vat, note.total_incl_vat) == (
+        april.pk,
+        Invoice.Status.ISSUED,
+        Decimal("2800.00"),
+        Decimal("3360.00"),
+    )
+    assert note.reference.startswith("AV-") and note.billing_run_id == run.pk
+    assert list(note.lines.values_list("source", "contract_line", "amount_excl_vat", "period_start")) == [
+        ("adjustment", made.lines.get().pk, Decimal("2800.00"), APRIL)
+    ]
+    assert (run.invoices_created, run.total_excl_vat) == (2, Decimal("-2219.35"))
+    assert ledger.verify_ledger(organization=org) == (3, [])
+    # and June regularises nothing more: April and May stand as billed
+    run_period(org, admin, datetime.date(2026, 6, 1))
+    june = Invoice.objects.get(company=company, period_start=datetime.date(2026, 6, 1))
+    assert list(june.lines.values_list("source", "amount_excl_vat")) == [("contract_line", Decimal("3000.00"))]
+
+
+@pytest.mark.django_db
+def test_a_month_left_with_nothing_to_bill_gets_only_the_credit_note(org, center, admin):
+    # given: April billed, then a pause from 3 April to the end of May
+    from comptoir.sales.services.contracts import pause_contract
+
+    company = client(org)
+    made = contract(org, company, center, admin, start=datetime.date(2025, 1, 1), lines=[("Bureau 12", "3000.00")])
+    run_period(org, admin, APRIL)
+    pause_contract(contract=made, by=admin, start_date=datetime.date(2026, 4, 3), end_date=datetime.date(2026, 5, 31),
+                   today=datetime.date(2026, 4, 2))  # fmt: skip
+
+    # when
+    run = run_period(org, admin, datetime.date(2026, 5, 1))
+
+    # then
+    assert (run.contracts_done, run.invoices_created) == (1, 1)
+    assert BilledPeriod.objects.get(contract=made, period=datetime.date(2026, 5, 1)).invoice is None
+    assert Invoice.objects.get(company=company, kind=Invoice.Kind.CREDIT_NOTE).total_excl_vat == Decimal("2800.00")

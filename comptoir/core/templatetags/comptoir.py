@@ -66,3 +66,13 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping[key]
     except (KeyError, IndexError, TypeError):
         return None
+
+
+@register.simple_tag(takes_context=True)
+def active_tab(context: template.Context, tabs: Any) -> str:
+    """The key of the tab a detail page opens on: `?tab=KEY` when the page has it (a redirect after an action
+    lands on the tab it changed), else the first."""
+    request = context.get("request")
+    requested = request.GET.get("tab", "") if request is not None else ""
+    keys = [tab.key for tab in tabs or []]
+    return requested if requested in keys else (keys[0] if keys else "")

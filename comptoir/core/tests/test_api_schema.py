@@ -76,7 +76,7 @@ def test_create_operations_document_the_idempotency_key():
         "/api/v1/spaces/", "/api/v1/products/", "/api/v1/floor-plans/", "/api/v1/center-rates/",
         "/api/v1/price-grids/", "/api/v1/discounts/", "/api/v1/terms/",
         "/api/v1/quotes/", "/api/v1/quotes/{id}/send/", "/api/v1/quotes/{id}/accept/",
-        "/api/v1/contracts/", "/api/v1/contracts/{id}/amend/",
+        "/api/v1/contracts/", "/api/v1/contracts/{id}/amend/", "/api/v1/contracts/{id}/pause/",
         "/api/v1/signatures/", "/api/v1/signatures/{id}/confirm/",
         "/api/v1/invoices/", "/api/v1/invoices/{id}/lines/", "/api/v1/invoices/{id}/issue/",
         "/api/v1/invoices/{id}/credit/", "/api/v1/consumptions/", "/api/v1/consumptions/invoice/",

@@ -1,6 +1,6 @@
 """REST endpoints of contracts under /api/v1/contracts/: list, retrieve, creation from an accepted offer,
 readiness of an offer (❓ / 👍), sending for signature, amendment preview and amendment, notice, end,
-cancellation and the PDF. Views hold no rules: they check shapes and call comptoir.sales.services.contracts."""
+cancellation, pauses and the PDF. Views hold no rules: they check shapes and call comptoir.sales.services.contracts."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -26,7 +27,7 @@ from comptoir.core.models import Organization, User
 from comptoir.crm import selectors as crm_selectors
 from comptoir.crm.models import Company, Contact
 from comptoir.sales.forms_contracts import ContractFilter
-from comptoir.sales.models import Amendment, Contract, ContractLine, Offer, PaymentMethod
+from comptoir.sales.models import Amendment, Contract, ContractLine, ContractPause, Offer, PaymentMethod
 from comptoir.sales.selectors import contracts as selectors
 from comptoir.sales.services import contracts as services
 
@@ -72,10 +73,20 @@ class AmendmentOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PauseOut(serializers.ModelSerializer):
+    days = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ContractPause
+        fields = ["id", "start_date", "end_date", "days", "reason", "created_at", "cancelled_at"]
+        read_only_fields = fields
+
+
 class ContractOut(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     lines = ContractLineOut(many=True, read_only=True)
     amendments = AmendmentOut(many=True, read_only=True)
+    pauses = PauseOut(many=True, read_only=True)
     terms_version = serializers.IntegerField(source="terms.version", read_only=True, allow_null=True)
 
     class Meta:
@@ -85,7 +96,7 @@ class ContractOut(serializers.ModelSerializer):
             "service_type", "start_date", "commitment_end", "end_date", "notice_months", "renewal", "deposit",
             "billing_day", "payment_method", "terms", "terms_version", "version", "signer", "created_at",
             "sent_for_signature_at", "signed_at", "notice_given_at", "document_sha256", "signed_document_sha256",
-            "lines", "amendments",
+            "lines", "amendments", "pauses",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -145,6 +156,12 @@ class NoticeIn(InSerializer):
     notice_date = serializers.DateField()
 
 
+class PauseIn(InSerializer):
+    start_date = serializers.DateField(help_text="First paused day.")
+    end_date = serializers.DateField(help_text="Last paused day.")
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
+
+
 class CancelIn(InSerializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
@@ -187,10 +204,14 @@ class ContractViewSet(ApiViewSet):
         "notice": "sales.change_contract",
         "end": "sales.change_contract",
         "cancel": "sales.change_contract",
+        "pause": "sales.change_contract",
+        "cancel_pause": "sales.change_contract",
     }
 
     def scoped_queryset(self) -> QuerySet[Contract]:
-        return selectors.contracts_for(self.request.user, self.organization).prefetch_related("lines", "amendments")
+        return selectors.contracts_for(self.request.user, self.organization).prefetch_related(
+            "lines", "amendments", "pauses"
+        )
 
     def _fresh(self, contract: Contract) -> Contract:
         return self.scoped_queryset().get(pk=contract.pk)
@@ -269,6 +290,32 @@ class ContractViewSet(ApiViewSet):
         data = self.validated(CancelIn)
         contract = services.cancel_contract(contract=contract, by=request.user, reason=data.get("reason", ""))
         return Response(self.out(self._fresh(contract)).data)
+
+    @extend_schema(request=PauseIn, responses={201: PauseOut}, summary="Pause a running contract.",
+                   description="Its recurring lines are not billed from `start_date` to `end_date` (both included); "
+                   "the days around are prorated, a month already billed is regularised on the next run. 400 "
+                   "`invalid_status`, `invalid_dates`, `past_period`, `before_start`, `after_end`, "
+                   "`overlapping_pause`.")  # fmt: skip
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def pause(self, request: Request, pk: int) -> Response:
+        contract = self.get_object()
+        data = self.validated(PauseIn)
+        pause = services.pause_contract(contract=contract, by=request.user, start_date=data["start_date"],
+                                        end_date=data["end_date"], reason=data.get("reason", ""))  # fmt: skip
+        return Response(PauseOut(pause).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=PauseOut, summary="Cancel a pause (kept, marked cancelled).",
+                   description="400 `already_cancelled`, or `past_period` for a pause that began before the "
+                   "current month.")  # fmt: skip
+    @action(detail=True, methods=["post"], url_path="pauses/<int:pause_id>/cancel", url_name="cancel-pause")
+    def cancel_pause(self, request: Request, pk: int, pause_id: int) -> Response:
+        contract = self.get_object()
+        pause = contract.pauses.filter(pk=pause_id).first()
+        if pause is None:
+            raise NotFound(_("Pause introuvable."))
+        pause = services.cancel_pause(pause=pause, by=request.user)
+        return Response(PauseOut(pause).data)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="The contract's PDF.")
     @action(detail=True, methods=["get"])

@@ -16,7 +16,16 @@ from comptoir.catalog.models import ProductCenterPrice, Space
 from comptoir.core import rights
 from comptoir.core.models import Organization, User
 from comptoir.core.selectors import allowed_center_ids
-from comptoir.sales.models import Amendment, Contract, ContractLine, Offer, OfferLine, PricedLine, Terms
+from comptoir.sales.models import (
+    Amendment,
+    Contract,
+    ContractLine,
+    ContractPause,
+    Offer,
+    OfferLine,
+    PricedLine,
+    Terms,
+)
 
 # A contract in one of these states holds its spaces (a contract sent for signature reserves them).
 HOLDING = (Contract.Status.AWAITING_SIGNATURE, *Contract.RUNNING)
@@ -76,6 +85,33 @@ def contract_lines(contract: Contract) -> list[ContractLine]:
 
 def amendments_of(contract: Contract) -> list[Amendment]:
     return list(contract.amendments.select_related("created_by").order_by("version", "id"))
+
+
+def pauses_of(contract: Contract) -> list[ContractPause]:
+    """Every pause of the contract, cancelled ones included (they stay in its history)."""
+    return list(contract.pauses.select_related("created_by", "cancelled_by").order_by("start_date", "id"))
+
+
+def pause_spans(
+    contracts: QuerySet[Contract] | Iterable[int], start: datetime.date, end: datetime.date
+) -> dict[int, list[tuple[datetime.date, datetime.date]]]:
+    """{contract id: [(first, last paused day)]} of the pauses (not cancelled) that touch [start, end]: one query
+    (`contracts` may be a queryset of contracts, read as a subquery)."""
+    if isinstance(contracts, QuerySet):
+        contracts = contracts.values("pk")
+    spans: dict[int, list[tuple[datetime.date, datetime.date]]] = defaultdict(list)
+    for contract_id, first, last in (
+        ContractPause.objects.filter(contract__in=contracts, cancelled_at__isnull=True, start_date__lte=end,
+                                     end_date__gte=start)
+        .order_by("contract_id", "start_date")
+        .values_list("contract_id", "start_date", "end_date")
+    ):  # fmt: skip
+        spans[contract_id].append((first, last))
+    return spans
+
+
+def paused_on(contract: Contract, day: datetime.date) -> ContractPause | None:
+    return contract.pauses.filter(cancelled_at__isnull=True, start_date__lte=day, end_date__gte=day).first()
 
 
 def terms_for(user: User, organization: Organization | int) -> QuerySet[Terms]:

@@ -3,7 +3,8 @@ activation, notice, end, cancellation, and amendments (new versions that close l
 
 Keyword-only functions that check rights, validate, run in one transaction, write the audit journal and
 publish the events higher apps listen to (`contract.created`, `contract.sent_for_signature`,
-`contract.activated`, `contract.notice_given`, `contract.ended`, `contract.cancelled`, `contract.amended`).
+`contract.activated`, `contract.notice_given`, `contract.ended`, `contract.cancelled`, `contract.amended`,
+`contract.paused`, `contract.pause_cancelled`).
 Prices are snapshots (DESIGN.md invariant 11): lines are copied from the offer with their frozen price and
 breakdown; lines opened by an amendment are priced by the current catalog.
 """
@@ -37,7 +38,16 @@ from comptoir.core.money import format_money, round_cents
 from comptoir.core.services import validate
 from comptoir.crm import capabilities
 from comptoir.crm.models import Contact, Opportunity
-from comptoir.sales.models import Amendment, Contract, ContractLine, Offer, PaymentMethod, PricedLine, Quote
+from comptoir.sales.models import (
+    Amendment,
+    Contract,
+    ContractLine,
+    ContractPause,
+    Offer,
+    PaymentMethod,
+    PricedLine,
+    Quote,
+)
 from comptoir.sales.selectors.contracts import (
     active_lines_on,
     commitment_end,
@@ -440,6 +450,91 @@ def cancel_contract(*, contract: Contract, by: User, reason: str = "") -> Contra
     _set_status(contract, Contract.Status.CANCELLED, by, "contract.cancelled", reason=(reason or "").strip()[:255])
     events.publish("contract.cancelled", contract=contract, by=by)
     return contract
+
+
+# --------------------------------------------------------------------------------------------------
+# Pauses
+# --------------------------------------------------------------------------------------------------
+def _pause_dates(contract: Contract, start: Any, end: Any, today: datetime.date) -> None:
+    if not isinstance(start, datetime.date):
+        raise ValidationFailed(_("Indiquez le premier jour de la pause."), code="required", field="start_date")
+    if not isinstance(end, datetime.date):
+        raise ValidationFailed(_("Indiquez le dernier jour de la pause."), code="required", field="end_date")
+    if end < start:
+        raise ValidationFailed(_("La pause doit finir après son premier jour."), code="invalid_dates",
+                               field="end_date")  # fmt: skip
+    if start < today.replace(day=1):
+        raise ValidationFailed(
+            _("Une pause ne peut pas commencer avant le mois en cours (le %(day)s) : les mois précédents sont "
+              "déjà facturés.") % {"day": _day(today.replace(day=1))},
+            code="past_period", field="start_date",
+        )  # fmt: skip
+    if start < contract.start_date:
+        raise ValidationFailed(
+            _("La pause ne peut pas commencer avant le début du contrat (le %(day)s).")
+            % {"day": _day(contract.start_date)},
+            code="before_start", field="start_date",
+        )  # fmt: skip
+    if contract.end_date and end > contract.end_date:
+        raise ValidationFailed(
+            _("La pause ne peut pas finir après la fin du contrat (le %(day)s).") % {"day": _day(contract.end_date)},
+            code="after_end", field="end_date",
+        )  # fmt: skip
+
+
+@transaction.atomic
+def pause_contract(
+    *, contract: Contract, by: User, start_date: Any, end_date: Any, reason: str = "",
+    today: datetime.date | None = None,
+) -> ContractPause:  # fmt: skip
+    """Suspend a signed, active or noticed contract from `start_date` to `end_date` (both included): its
+    recurring lines are not billed for those days (billing prorates around the pause; a month already billed
+    is regularised on the next run). Pauses of a contract do not overlap."""
+    rights.require(by, "sales.change_contract", contract.organization_id)
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    if contract.status not in Contract.RUNNING:
+        raise ContractError(_("Seul un contrat signé, actif ou en préavis peut être mis en pause."))
+    today = today or timezone.localdate()
+    _pause_dates(contract, start_date, end_date, today)
+    overlapping = contract.pauses.filter(cancelled_at__isnull=True, start_date__lte=end_date,
+                                         end_date__gte=start_date).first()  # fmt: skip
+    if overlapping is not None:
+        raise ValidationFailed(
+            _("Ce contrat est déjà en pause du %(start)s au %(end)s.")
+            % {"start": _day(overlapping.start_date), "end": _day(overlapping.end_date)},
+            code="overlapping_pause", field="start_date",
+        )  # fmt: skip
+    pause = ContractPause.objects.create(contract=contract, start_date=start_date, end_date=end_date,
+                                         reason=(reason or "").strip()[:255], created_by=by)  # fmt: skip
+    journal.record(actor=by, action="contract.paused", obj=contract,
+                   changes={"pause": pause.pk, "start_date": start_date.isoformat(), "end_date": end_date.isoformat(),
+                            "reason": pause.reason})  # fmt: skip
+    events.publish("contract.paused", contract=contract, pause=pause, by=by)
+    return pause
+
+
+@transaction.atomic
+def cancel_pause(*, pause: ContractPause, by: User, today: datetime.date | None = None) -> ContractPause:
+    """Cancel a pause that has not started before the current month (the months before are billed); it stays
+    in the contract's history."""
+    contract = Contract.objects.select_for_update().get(pk=pause.contract_id)
+    rights.require(by, "sales.change_contract", contract.organization_id)
+    pause = ContractPause.objects.select_for_update().get(pk=pause.pk)
+    today = today or timezone.localdate()
+    if pause.cancelled_at is not None:
+        raise ContractError(_("Cette pause est déjà annulée."), code="already_cancelled")
+    if pause.start_date < today.replace(day=1):
+        raise ContractError(
+            _("Cette pause a commencé avant le mois en cours : elle ne peut plus être annulée."), code="past_period"
+        )
+    pause.cancelled_at = timezone.now()
+    pause.cancelled_by = by
+    pause.save(update_fields=["cancelled_at", "cancelled_by"])
+    journal.record(actor=by, action="contract.pause_cancelled", obj=contract,
+                   changes={"pause": pause.pk, "start_date": pause.start_date.isoformat(),
+                            "end_date": pause.end_date.isoformat()})  # fmt: skip
+    events.publish("contract.pause_cancelled", contract=contract, pause=pause, by=by)
+    return pause
 
 
 # --------------------------------------------------------------------------------------------------

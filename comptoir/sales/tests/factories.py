@@ -15,7 +15,17 @@ from comptoir.core.testing import register_tenant_object
 from comptoir.core.tests.factories import CenterFactory, OrganizationFactory, StaffFactory
 from comptoir.crm.models import Contact
 from comptoir.crm.tests.factories import CompanyFactory, ContactFactory
-from comptoir.sales.models import Contract, ContractLine, Offer, OfferLine, PricedLine, Quote, Signature, Terms
+from comptoir.sales.models import (
+    Contract,
+    ContractLine,
+    ContractPause,
+    Offer,
+    OfferLine,
+    PricedLine,
+    Quote,
+    Signature,
+    Terms,
+)
 
 
 def _staff_user(organization):  # type: ignore[no-untyped-def]
@@ -108,7 +118,14 @@ def _signature(organization):  # type: ignore[no-untyped-def]
     return Signature.objects.create(contract=contract, signer=signer)
 
 
+def _pause(organization):  # type: ignore[no-untyped-def]
+    contract = ContractFactory(organization=organization, status=Contract.Status.ACTIVE)
+    day = contract.start_date + datetime.timedelta(days=30)
+    return ContractPause.objects.create(contract=contract, start_date=day, end_date=day, created_by=contract.created_by)
+
+
 register_tenant_object("signature", _signature)
+register_tenant_object("pause", _pause)
 register_tenant_object("terms", lambda organization: TermsFactory(organization=organization))
 register_tenant_object("quote", lambda organization: QuoteFactory(organization=organization))
 register_tenant_object("offer", lambda organization: OfferFactory(quote=QuoteFactory(organization=organization)))

@@ -191,7 +191,7 @@ def test_second_contract_on_the_same_office_is_refused_and_nothing_created(org, 
 
 def test_create_refuses_a_quote_not_accepted_or_another_offer(org, center, admin):
     offer = accepted_offer(org, center)
-    other = OfferFactory(quote=offer.quote, position=2)
+    other = OfferFactory(quote=offer.quote, position=offer.position % 4 + 1)  # another position than the first's
     with pytest.raises(ValidationFailed) as exc:
         services.create_contract_from_offer(offer=other, by=admin)
     assert exc.value.code == "not_accepted"

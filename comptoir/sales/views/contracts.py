@@ -1,5 +1,6 @@
 """Commerce → Contrats: the list, the contract's page (parties, lines and their price breakdowns, versions,
-documents, history) and its actions (send for signature, notice, end, cancel, amend with a preview, PDF);
+documents, pauses, history) and its actions (send for signature, notice, end, cancel, amend with a preview,
+pause, PDF);
 the readiness page of an accepted quote's chosen offer (❓ / 👍, "Générer le contrat"); the company tab."""
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from comptoir.sales.forms_contracts import (
     ContractFilter,
     ContractOptionsForm,
     NoticeForm,
+    PauseForm,
     SendForSignatureForm,
 )
 from comptoir.sales.models import Contract, Quote
@@ -52,6 +54,8 @@ for _suffix, _verb, _icon in [
     ("ended", gettext_lazy("Fin du contrat"), "stop-circle"),
     ("cancelled", gettext_lazy("Annulation"), "x-circle"),
     ("amended", gettext_lazy("Avenant"), "pencil-square"),
+    ("paused", gettext_lazy("Mise en pause"), "pause-circle"),
+    ("pause_cancelled", gettext_lazy("Pause annulée"), "play-circle"),
 ]:
     ACTION_VERBS.setdefault(_suffix, _verb)
     ACTION_ICONS.setdefault(_suffix, _icon)
@@ -128,15 +132,23 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contract = _contract(request, pk)
     lines = selectors.contract_lines(contract)
     amendments = selectors.amendments_of(contract)
+    pauses = selectors.pauses_of(contract)
+    today = timezone.localdate()
     tabs = [
         Tab("info", _("Informations"), template="sales/contracts/_info.html"),
         Tab("lines", _("Lignes"), template="sales/contracts/_lines.html", count=len(lines)),
         Tab("versions", _("Versions"), template="sales/contracts/_versions.html", count=len(amendments)),
+        Tab(
+            "pauses",
+            _("Pauses"),
+            template="sales/contracts/_pauses.html",
+            count=sum(1 for pause in pauses if not pause.is_cancelled),
+        ),
         Tab("documents", _("Documents"), template="sales/contracts/_documents.html"),
         Tab("history", _("Historique"), template="manage/_timeline.html"),
     ]
     held = rights.rights_of(request.user, request.organization)  # type: ignore[attr-defined]
-    tabs[3:3] = [
+    tabs[4:4] = [
         Tab(key, label, url=reverse(url_name, args=[contract.pk]))
         for key, label, url_name, right in CONTRACT_TABS
         if right in held
@@ -149,6 +161,11 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "object": contract,
             "lines": lines,
             "amendments": amendments,
+            "pauses": pauses,
+            "current_pause": next(
+                (p for p in pauses if not p.is_cancelled and p.start_date <= today <= p.end_date), None
+            ),
+            "cancellable_from": today.replace(day=1),
             "tabs": tabs,
             "status_badge": STATUS_BADGES.get(contract.status, "secondary"),
             "payment_method": services.payment_method_label(contract),
@@ -158,6 +175,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_notice": contract.status in (Contract.Status.SIGNED, Contract.Status.ACTIVE),
             "can_cancel": contract.status in (Contract.Status.DRAFT, Contract.Status.AWAITING_SIGNATURE),
             "can_amend": contract.status not in (Contract.Status.ENDED, Contract.Status.CANCELLED),
+            "can_pause": contract.status in Contract.RUNNING,
             "can_end": contract.status in Contract.RUNNING
             and (end := services.effective_end(contract)) is not None
             and end < timezone.localdate(),
@@ -294,6 +312,43 @@ def contract_amend(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@right_required("sales.change_contract")
+def contract_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    """« Mettre en pause »: the days the contract is suspended (not billed)."""
+    contract = _contract(request, pk)
+    form = PauseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            pause = services.pause_contract(contract=contract, by=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Le contrat %(reference)s est en pause du %(start)s au %(end)s.") % {
+                "reference": contract.reference, "start": services._day(pause.start_date),
+                "end": services._day(pause.end_date)})  # fmt: skip
+            return redirect(contract.get_absolute_url() + "?tab=pauses")
+    intro = _("Les lignes mensuelles du contrat ne sont pas facturées pendant la pause ; les jours autour sont "
+              "facturés au prorata. Un mois déjà facturé est régularisé sur la facture suivante.")  # fmt: skip
+    return _form_page(request, contract, form, _("Mettre %(reference)s en pause") % {"reference": contract.reference},
+                      _("Mettre en pause"), intro=intro)  # fmt: skip
+
+
+@right_required("sales.change_contract")
+def contract_pause_cancel(request: HttpRequest, pk: int, pause_pk: int) -> HttpResponse:
+    contract = _contract(request, pk)
+    pause = get_object_or_404(contract.pauses, pk=pause_pk)
+    if refused := post_only(request):
+        return refused
+    try:
+        services.cancel_pause(pause=pause, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("La pause du %(start)s au %(end)s est annulée.") % {
+            "start": services._day(pause.start_date), "end": services._day(pause.end_date)})  # fmt: skip
+    return redirect(contract.get_absolute_url() + "?tab=pauses")
+
+
 @right_required("sales.view_contract")
 def contract_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     """The stored document (the one sent for signature) or, for a draft, the PDF rendered now."""
@@ -380,6 +435,8 @@ urlpatterns = [
     path("contracts/<int:pk>/end/", contract_end, name="contract_end"),
     path("contracts/<int:pk>/cancel/", contract_cancel, name="contract_cancel"),
     path("contracts/<int:pk>/amend/", contract_amend, name="contract_amend"),
+    path("contracts/<int:pk>/pause/", contract_pause, name="contract_pause"),
+    path("contracts/<int:pk>/pauses/<int:pause_pk>/cancel/", contract_pause_cancel, name="contract_pause_cancel"),
     path("contracts/<int:pk>/pdf/", contract_pdf, name="contract_pdf"),
     path("offers/<int:pk>/contract/", offer_contract, name="offer_contract"),
     path("companies/<int:pk>/contracts/", company_contracts, name="company_contracts"),
