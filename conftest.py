@@ -25,6 +25,9 @@ def _media_and_static(settings, tmp_path):  # type: ignore[no-untyped-def]
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # the offline card form of the manual payment provider, as in development (`make run`); tests of its
+    # refusal turn it off themselves
+    settings.PAYMENTS_OFFLINE_CHECKOUT = "1"
 
 
 @pytest.fixture

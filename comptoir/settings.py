@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "comptoir.catalog",
     "comptoir.sales",
     "comptoir.billing",
+    "comptoir.payments",
     "comptoir.portal",
     "comptoir.market",
 ]
@@ -155,6 +156,14 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = False
 
 # --- Sessions and security ------------------------------------------------------------------------
 SESSION_COOKIE_AGE = 14 * 24 * 3600
+# Payments (comptoir/payments/providers.py): Stripe when STRIPE_SECRET_KEY is set; else the offline "manual"
+# provider, whose demo card form records a card payment without any money moving: on in development (DEBUG=1,
+# `make run`) and off elsewhere unless PAYMENTS_OFFLINE_CHECKOUT=1 says otherwise.
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_CONNECT_WEBHOOK_SECRET = os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET", "")
+PAYMENTS_OFFLINE_CHECKOUT = "1" if env_bool("PAYMENTS_OFFLINE_CHECKOUT", DEBUG) else "0"
+
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and env_bool("HTTPS", False))
 SESSION_COOKIE_SECURE = env_bool("HTTPS", False)
 CSRF_COOKIE_SECURE = env_bool("HTTPS", False)
@@ -312,6 +321,8 @@ SPECTACULAR_SETTINGS = {
         "BillingRunStatusEnum": "comptoir.billing.models.BillingRun.Status",
         "ExportKindEnum": "comptoir.billing.models.ExportJob.Kind",
         "ExportStatusEnum": "comptoir.billing.models.ExportJob.Status",
+        "PaymentReceivedMethodEnum": "comptoir.payments.models.Method",
+        "ReminderChannelEnum": "comptoir.payments.models.Reminder.Channel",
         "DeliveryMethodEnum": "comptoir.billing.models.InvoiceDelivery.Method",
         "DeliveryStatusEnum": "comptoir.billing.models.InvoiceDelivery.Status",
     },

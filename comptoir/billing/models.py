@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -186,6 +187,11 @@ class Invoice(TenantModel):
         ISSUED = "issued", _("Émise")
         CANCELLED = "cancelled", _("Annulée par avoir")
 
+    class PaymentStatus(models.TextChoices):
+        PENDING = "pending", _("En attente")
+        PARTIALLY_PAID = "partially_paid", _("Partiellement payée")
+        PAID = "paid", _("Payée")
+
     class Origin(models.TextChoices):
         MANUAL = "manual", _("Saisie manuelle")
         DEPOSIT = "deposit", _("Dépôt de garantie")
@@ -233,6 +239,12 @@ class Invoice(TenantModel):
     total_vat = models.DecimalField(_("total TVA"), **MONEY, default=ZERO)
     total_incl_vat = models.DecimalField(_("total TTC"), **MONEY, default=ZERO)
     vat_breakdown = models.JSONField(_("détail de la TVA"), default=list, blank=True)
+    # settlement (invoices: kept by the payments app through `services.invoices.settle`; outside the hash chain)
+    amount_credited = models.DecimalField(_("montant crédité par avoir"), **MONEY, default=ZERO)
+    amount_paid = models.DecimalField(_("montant payé"), **MONEY, default=ZERO)
+    payment_status = models.CharField(_("paiement"), max_length=15, choices=PaymentStatus.choices,
+                                      default=PaymentStatus.PENDING)  # fmt: skip
+    paid_on = models.DateField(_("payée le"), null=True, blank=True)
     # ledger chain (issued documents)
     chain_index = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     previous_hash = models.CharField(max_length=64, blank=True, editable=False)
@@ -270,6 +282,7 @@ class Invoice(TenantModel):
             models.Index(fields=["organization", "status", "due_date"], name="invoice_org_status_due_idx"),
             models.Index(fields=["company", "-issue_date"], name="invoice_company_issue_idx"),
             models.Index(fields=["contract", "period_start"], name="invoice_contract_period_idx"),
+            models.Index(fields=["organization", "payment_status", "due_date"], name="invoice_org_payment_due_idx"),
         ]
 
     def __str__(self) -> str:
@@ -286,8 +299,27 @@ class Invoice(TenantModel):
     def is_credit_note(self) -> bool:
         return self.kind == self.Kind.CREDIT_NOTE
 
-    # The columns a trigger lets change on an issued document (status, the rendered PDF); see migrations.
-    MUTABLE_AFTER_ISSUE = ("status", "pdf", "pdf_sha256")
+    @property
+    def amount_due(self) -> Decimal:
+        """What remains to be paid: the total, less its credit notes and its payments (0 for a credit note)."""
+        if self.kind != self.Kind.INVOICE or self.status != self.Status.ISSUED:
+            return ZERO
+        return max(self.total_incl_vat - self.amount_credited - self.amount_paid, ZERO)
+
+    def is_overdue(self, today: datetime.date | None = None) -> bool:
+        today = today or timezone.localdate()
+        return bool(self.amount_due > 0 and self.due_date and self.due_date < today)
+
+    def payment_state(self, today: datetime.date | None = None) -> str:
+        """pending, partially_paid, paid or overdue (past its due date, not paid), as the invoice's page shows."""
+        if self.payment_status != self.PaymentStatus.PAID and self.is_overdue(today):
+            return "overdue"
+        return self.payment_status
+
+    # The columns a trigger lets change on an issued document (status, the rendered PDF, the settlement); see
+    # migrations 0002 and 0005.
+    MUTABLE_AFTER_ISSUE = ("status", "pdf", "pdf_sha256", "amount_credited", "amount_paid", "payment_status",
+                           "paid_on")  # fmt: skip
 
 
 class InvoiceLine(models.Model):

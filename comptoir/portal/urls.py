@@ -1,6 +1,11 @@
 from django.urls import path
 
+from comptoir.core.areas import collect
 from comptoir.portal import views, views_documents, views_invoices
+
+# Payment pages of the portal (pay an invoice, SEPA mandates, payment history): one module each, with its own
+# `urlpatterns` (a module that does not exist yet is skipped).
+PAYMENT_AREAS = ["views_pay", "views_mandates", "views_payments"]
 
 app_name = "portal"
 
@@ -26,4 +31,5 @@ urlpatterns = [
         views_documents.contract_signed_document,
         name="contract_signed_document",
     ),
+    *collect("comptoir.portal", PAYMENT_AREAS, "urlpatterns"),
 ]

@@ -85,9 +85,22 @@ def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "portal/invoices/detail.html",
         portal_context(
-            request, invoice=invoice, lines=lines, credit_notes=credit_notes, vat_groups=invoice.vat_breakdown or []
+            request,
+            invoice=invoice,
+            lines=lines,
+            credit_notes=credit_notes,
+            vat_groups=invoice.vat_breakdown or [],
+            can_pay=_can_pay(request, invoice),
         ),
     )
+
+
+def _can_pay(request: HttpRequest, invoice: Invoice) -> bool:
+    """« Payer par carte »: an issued invoice with something to pay, for a member who may pay the company's."""
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.ISSUED or invoice.amount_due <= 0:
+        return False
+    return any(contact.company_id == invoice.company_id and capabilities.can(contact, "pay_invoices")
+               for contact in _contacts(request))  # fmt: skip
 
 
 @member_required

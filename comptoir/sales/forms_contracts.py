@@ -69,6 +69,12 @@ class NoticeForm(StyledFormMixin, forms.Form):
     notice_date = forms.DateField(label=_("Date du préavis"), widget=date_input())
 
 
+class PaymentMethodForm(StyledFormMixin, forms.Form):
+    payment_method = forms.ChoiceField(
+        label=_("Mode de paiement"), choices=[("", _("Celui de l'entreprise")), *PaymentMethod.choices], required=False
+    )
+
+
 class PauseForm(StyledFormMixin, forms.Form):
     start_date = forms.DateField(label=_("Premier jour de la pause"), widget=date_input())
     end_date = forms.DateField(label=_("Dernier jour de la pause"), widget=date_input())

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -567,7 +567,11 @@ def issue_invoice(
     invoice.save()
     if invoice.is_credit_note and invoice.credited_invoice_id:
         original = Invoice.objects.select_for_update().get(pk=invoice.credited_invoice_id)
-        if remaining_to_credit(original) == 0 and original.status == Invoice.Status.ISSUED:
+        remaining = remaining_to_credit(original)
+        original.amount_credited = original.total_incl_vat - remaining
+        _payment_status(original)
+        original.save(update_fields=["amount_credited", "payment_status", "paid_on"])
+        if remaining == 0 and original.status == Invoice.Status.ISSUED:
             original.status = Invoice.Status.CANCELLED
             original.save(update_fields=["status"])
             journal.record(actor=by, action="invoice.cancelled", obj=original,
@@ -578,6 +582,69 @@ def issue_invoice(
     events.publish("invoice.issued", invoice=invoice, by=by)
     _after_issue(invoice)
     return invoice
+
+
+# --------------------------------------------------------------------------------------------------
+# Settlement (the payments app keeps it through `settle`)
+# --------------------------------------------------------------------------------------------------
+def _payment_status(invoice: Invoice, paid_on: datetime.date | None = None) -> None:
+    owed = invoice.total_incl_vat - invoice.amount_credited
+    if invoice.amount_paid <= 0:
+        invoice.payment_status, invoice.paid_on = Invoice.PaymentStatus.PENDING, None
+    elif invoice.amount_paid >= owed:
+        invoice.payment_status = Invoice.PaymentStatus.PAID
+        invoice.paid_on = invoice.paid_on or paid_on or timezone.localdate()
+    else:
+        invoice.payment_status, invoice.paid_on = Invoice.PaymentStatus.PARTIALLY_PAID, None
+
+
+def settle(*, invoice: Invoice, amount_paid: Decimal, paid_on: datetime.date | None = None) -> Invoice:
+    """Record what has been paid on an issued invoice (the sum of its allocated payments, as the payments app
+    counts them) and derive its payment status; `paid_on` is the date of the payment that completes it. Runs in
+    the caller's transaction; the caller holds the invoice's row lock."""
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.DRAFT:
+        raise BillingError(_("Seule une facture émise peut être réglée."), code="not_issued")
+    if amount_paid < 0:
+        raise BillingError(_("Le montant payé ne peut pas être négatif."), code="negative_amount")
+    if amount_paid != invoice.amount_paid or invoice.payment_status == Invoice.PaymentStatus.PAID:
+        if amount_paid < invoice.total_incl_vat - invoice.amount_credited:
+            invoice.paid_on = None
+        invoice.amount_paid = amount_paid
+        _payment_status(invoice, paid_on)
+        invoice.save(update_fields=["amount_paid", "payment_status", "paid_on"])
+    return invoice
+
+
+def settle_many(*, paid: Sequence[tuple[Invoice, Decimal, datetime.date]]) -> None:
+    """`settle` for many invoices in one statement (a bank statement's import): [(invoice, new amount paid, date
+    of the payment)], the invoices locked by the caller."""
+    rows = []
+    for invoice, amount_paid, paid_on in paid:
+        if amount_paid < 0 or invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.DRAFT:
+            raise BillingError(_("Seule une facture émise peut être réglée."), code="not_issued")
+        invoice.amount_paid = amount_paid
+        _payment_status(invoice, paid_on)
+        rows.append((invoice.amount_paid, invoice.payment_status, invoice.paid_on, invoice.pk))
+    if rows:
+        write_settlements(rows)
+
+
+def write_settlements(rows: Sequence[tuple[Decimal, str, datetime.date | None, int]]) -> None:
+    """(amount paid, payment status, paid on, invoice id) rows in one statement: an UPDATE from unnested arrays
+    on PostgreSQL, an executemany on SQLite."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            amounts, statuses, days, ids = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(
+                "UPDATE billing_invoice AS i SET amount_paid = v.amount_paid, payment_status = v.payment_status, "
+                "paid_on = v.paid_on FROM (SELECT unnest(%s::numeric[]) AS amount_paid, unnest(%s::text[]) AS "
+                "payment_status, unnest(%s::date[]) AS paid_on, unnest(%s::bigint[]) AS id) AS v WHERE i.id = v.id",
+                [amounts, statuses, days, ids],
+            )
+        else:
+            cursor.executemany(
+                "UPDATE billing_invoice SET amount_paid = %s, payment_status = %s, paid_on = %s WHERE id = %s", rows
+            )
 
 
 # --------------------------------------------------------------------------------------------------

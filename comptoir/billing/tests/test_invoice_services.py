@@ -181,3 +181,67 @@ def test_first_invoices_at_signature_deposit_and_prorated_first_month(org, admin
     # signed twice (a replayed event): nothing more
     services.issue_first_invoices(contract=contract)
     assert Invoice.objects.filter(contract=contract).count() == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# Settlement (kept by the payments app through `settle`)
+# --------------------------------------------------------------------------------------------------
+def test_settle_derives_the_payment_status_and_the_amount_due(org):
+    # given: 120 € TTC due in 30 days
+    invoice = issued_invoice(org)
+    assert (invoice.payment_status, invoice.amount_due, invoice.payment_state()) == ("pending", Decimal("120.00"),
+                                                                                     "pending")  # fmt: skip
+
+    # when: partly paid, then paid, then a payment is reversed
+    services.settle(invoice=invoice, amount_paid=Decimal("20.00"))
+    partly = (invoice.payment_status, invoice.amount_due, invoice.paid_on)
+    services.settle(invoice=invoice, amount_paid=Decimal("120.00"), paid_on=TODAY)
+    paid = (invoice.payment_status, invoice.amount_due, invoice.paid_on)
+    services.settle(invoice=invoice, amount_paid=Decimal("100.00"))
+
+    # then
+    assert partly == ("partially_paid", Decimal("100.00"), None)
+    assert paid == ("paid", Decimal("0.00"), TODAY)
+    invoice.refresh_from_db()
+    assert (invoice.payment_status, invoice.amount_paid, invoice.paid_on) == ("partially_paid", Decimal("100.00"), None)
+    assert invoice.payment_state(invoice.due_date + datetime.timedelta(days=1)) == "overdue"
+    assert invoice.payment_state(invoice.due_date) == "partially_paid"
+
+
+def test_settle_refuses_drafts_credit_notes_and_negative_amounts(org, admin):
+    draft = InvoiceFactory(organization=org)
+    invoice = issued_invoice(org)
+    note = services.credit_invoice(invoice=invoice, by=admin, lines=[line(unit_price="10")])
+    for target, amount, code in ((draft, "1", "not_issued"), (note, "1", "not_issued"),
+                                 (invoice, "-1", "negative_amount")):  # fmt: skip
+        with pytest.raises(DomainError) as refused:
+            services.settle(invoice=target, amount_paid=Decimal(amount))
+        assert refused.value.code == code
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == 0
+
+
+def test_a_credit_note_lowers_what_is_due_and_can_complete_the_payment(org, admin):
+    # given: 120 € TTC, 60 € paid
+    invoice = issued_invoice(org)
+    services.settle(invoice=invoice, amount_paid=Decimal("60.00"))
+
+    # when: a credit note of 50 € HT (60 € TTC)
+    services.credit_invoice(invoice=invoice, by=admin, lines=[line(unit_price="50")])
+
+    # then: nothing is due any more, the invoice is paid
+    invoice.refresh_from_db()
+    assert (invoice.amount_credited, invoice.amount_due, invoice.payment_status) == (
+        Decimal("60.00"), Decimal("0.00"), "paid")  # fmt: skip
+
+
+def test_the_settlement_columns_change_on_an_issued_invoice_and_nothing_else(org):
+    from django.db import DatabaseError, connection, transaction
+
+    invoice = issued_invoice(org)
+    Invoice.objects.filter(pk=invoice.pk).update(amount_paid=Decimal("10.00"), payment_status="partially_paid")
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("10.00")
+    if connection.vendor == "postgresql":  # the freeze trigger (migrations 0002, 0005) still refuses the rest
+        with pytest.raises(DatabaseError), transaction.atomic():
+            Invoice.objects.filter(pk=invoice.pk).update(amount_paid=Decimal("20.00"), total_incl_vat=Decimal("1"))

@@ -130,9 +130,9 @@ def test_list_csv_has_french_amounts(org, center, admin, staff_client):
     content = b"".join(response.streaming_content).decode("utf-8-sig")
     header, row = content.splitlines()[:2]
     assert header.split(";") == ["Numéro", "Type", "Client", "Centre", "Émise le", "Échéance", "Total HT", "Total TTC",
-                                 "Statut"]  # fmt: skip
+                                 "Statut", "Paiement"]  # fmt: skip
     assert row.split(";")[0] == invoice.reference
-    assert row.split(";")[6:] == ["100,00", "120,00", "Émise"]
+    assert row.split(";")[6:] == ["100,00", "120,00", "Émise", "En attente"]
 
 
 def test_list_empty_state(org, admin, staff_client):

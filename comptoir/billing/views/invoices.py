@@ -9,7 +9,9 @@ shown at its field or as a message.
 
 Other features add POST buttons to an issued document's page through `INVOICE_ACTIONS`:
 (label, url_name taking the invoice's pk, right[, predicate(invoice) -> bool]); without a predicate the
-button shows on issued and cancelled documents only.
+button shows on issued and cancelled documents only. They add sections to the page through `INVOICE_PANELS`:
+(url_name taking the invoice's pk, right[, predicate(invoice) -> bool]), each loaded by HTMX from its own view
+(the payments app's « Suivi des paiements »), with the same default visibility.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -74,6 +76,18 @@ MENU = [Entry("finance", gettext_lazy("Factures"), "billing:invoice_list", "bill
 
 # (label, url_name taking the invoice's pk, right[, predicate(invoice) -> bool]): POST buttons of the page.
 INVOICE_ACTIONS: list[tuple[Any, ...]] = []
+# (url_name taking the invoice's pk, right[, predicate(invoice) -> bool]): sections of the page, loaded by HTMX.
+INVOICE_PANELS: list[tuple[Any, ...]] = []
+
+# The settlement of an issued invoice (Invoice.payment_state()): its label and its colour in the lists.
+PAYMENT_STATES = {
+    "pending": (gettext_lazy("En attente"), "secondary"),
+    "partially_paid": (gettext_lazy("Partiellement payée"), "warning"),
+    "paid": (gettext_lazy("Payée"), "success"),
+    "overdue": (gettext_lazy("En retard"), "danger"),
+}
+AMOUNT_COLOURS = {"pending": "body-secondary", "partially_paid": "warning-emphasis", "paid": "success",
+                  "overdue": "danger"}  # fmt: skip
 
 STATUS_BADGES = {
     Invoice.Status.DRAFT: "secondary",
@@ -107,6 +121,37 @@ def _client_cell(invoice: Invoice) -> SafeString:
 
 def _amount(value: Any) -> str:
     return f"{round_cents(value or 0):.2f}".replace(".", ",")
+
+
+def payment_state(invoice: Invoice) -> str | None:
+    """pending, partially_paid, paid or overdue for an issued invoice; None for a draft, a credit note or a
+    cancelled invoice (nothing to pay). Read from the invoice's own fields: no query."""
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status != Invoice.Status.ISSUED:
+        return None
+    return invoice.payment_state()
+
+
+def payment_state_label(invoice: Invoice) -> str:
+    state = payment_state(invoice)
+    return str(PAYMENT_STATES[state][0]) if state in PAYMENT_STATES else ""
+
+
+def _payment_cell(invoice: Invoice) -> SafeString:
+    state = payment_state(invoice)
+    if state not in PAYMENT_STATES:
+        return mark_safe('<span class="text-body-tertiary">—</span>')
+    label, colour = PAYMENT_STATES[state]
+    return format_html('<span class="badge rounded-pill text-bg-{}">{}</span>', colour, label)
+
+
+def _total_cell(invoice: Invoice) -> SafeString:
+    """The amount incl. VAT coloured by its payment (desk: green paid, orange partial, grey pending, red late)."""
+    from comptoir.core.money import format_money
+
+    state = payment_state(invoice)
+    if state not in AMOUNT_COLOURS:
+        return format_html("{}", format_money(invoice.total_incl_vat))
+    return format_html('<span class="text-{}">{}</span>', AMOUNT_COLOURS[state], format_money(invoice.total_incl_vat))
 
 
 def invoice_columns() -> list[Column]:
@@ -144,8 +189,9 @@ def invoice_columns() -> list[Column]:
         Column(
             "total_incl_vat",
             gettext_lazy("Total TTC"),
-            kind="money",
+            accessor=lambda i: i,
             sort="total_incl_vat",
+            render=_total_cell,
             css_class="text-end text-nowrap",
             export=lambda i: _amount(i.total_incl_vat),
         ),
@@ -156,6 +202,14 @@ def invoice_columns() -> list[Column]:
             sort="status",
             render=_status_cell,
             export=lambda i: i.get_status_display(),
+        ),
+        Column(
+            "payment",
+            gettext_lazy("Paiement"),
+            accessor=lambda i: i,
+            sort="payment_status",
+            render=_payment_cell,
+            export=payment_state_label,
         ),
     ]
 
@@ -256,6 +310,21 @@ def action_buttons(request: HttpRequest, invoice: Invoice) -> list[ActionButton]
     return buttons
 
 
+def panel_urls(request: HttpRequest, invoice: Invoice) -> list[str]:
+    """The URLs of the INVOICE_PANELS the viewer may see on this document."""
+    urls = []
+    for url_name, right, *rest in INVOICE_PANELS:
+        predicate: Callable[[Invoice], bool] | None = rest[0] if rest else None
+        visible = predicate(invoice) if predicate is not None else not invoice.is_draft
+        if not visible or (right and not can(request, right)):
+            continue
+        try:
+            urls.append(reverse(url_name, args=[invoice.pk]))
+        except NoReverseMatch:
+            continue
+    return urls
+
+
 def _lines_context(
     request: HttpRequest,
     invoice: Invoice,
@@ -316,6 +385,8 @@ def _detail(request: HttpRequest, invoice: Invoice, *, draft_form: InvoiceDraftF
         "can_delete": invoice.is_draft and can(request, "billing.delete_invoice"),
         "deliveries": list(invoice.deliveries.select_related("by")) if not invoice.is_draft else [],
         "actions": action_buttons(request, invoice),
+        "panels": panel_urls(request, invoice),
+        "payment_badge": PAYMENT_STATES.get(payment_state(invoice) or ""),
         "timeline": timeline(invoice),
         "breadcrumb": _breadcrumb(),
     }

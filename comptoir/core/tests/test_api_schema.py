@@ -81,6 +81,9 @@ def test_create_operations_document_the_idempotency_key():
         "/api/v1/invoices/", "/api/v1/invoices/{id}/lines/", "/api/v1/invoices/{id}/issue/",
         "/api/v1/invoices/{id}/credit/", "/api/v1/consumptions/", "/api/v1/consumptions/invoice/",
         "/api/v1/billing-runs/", "/api/v1/exports/",
+        "/api/v1/payments/", "/api/v1/payments/{id}/allocate/", "/api/v1/payments/{id}/reverse/", "/api/v1/payment-links/",
+        "/api/v1/mandates/", "/api/v1/debit-batches/", "/api/v1/debit-batches/{id}/send/", "/api/v1/debit-batches/{id}/return/",
+        "/api/v1/reminders/",
     }  # fmt: skip
     create = schema["paths"]["/api/v1/centers/"]["post"]
     assert {"409", "422"} <= set(create["responses"])

@@ -162,6 +162,11 @@ class PauseIn(InSerializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
 
+class PaymentMethodIn(InSerializer):
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices, allow_blank=True,
+                                             help_text="\"\" for the company's default payment method.")  # fmt: skip
+
+
 class CancelIn(InSerializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
@@ -206,6 +211,7 @@ class ContractViewSet(ApiViewSet):
         "cancel": "sales.change_contract",
         "pause": "sales.change_contract",
         "cancel_pause": "sales.change_contract",
+        "payment_method": "sales.change_contract",
     }
 
     def scoped_queryset(self) -> QuerySet[Contract]:
@@ -316,6 +322,16 @@ class ContractViewSet(ApiViewSet):
             raise NotFound(_("Pause introuvable."))
         pause = services.cancel_pause(pause=pause, by=request.user)
         return Response(PauseOut(pause).data)
+
+    @extend_schema(request=PaymentMethodIn, responses=ContractOut,
+                   summary="Set the contract's own payment method (\"\": the company's default).")  # fmt: skip
+    @action(detail=True, methods=["post"], url_path="payment-method")
+    def payment_method(self, request: Request, pk: int) -> Response:
+        contract = self.get_object()
+        data = self.validated(PaymentMethodIn)
+        contract = services.change_payment_method(contract=contract, by=request.user,
+                                                  payment_method=data["payment_method"])  # fmt: skip
+        return Response(self.out(self._fresh(contract)).data)
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY}, summary="The contract's PDF.")
     @action(detail=True, methods=["get"])

@@ -877,6 +877,27 @@ def _company_deletion_check(*, company: Any, **_payload: Any) -> str | None:
 events.subscribe("company.deletion_check", _company_deletion_check, order=50)
 
 
+@transaction.atomic
+def change_payment_method(*, contract: Contract, by: User, payment_method: str) -> Contract:
+    """« Paiement personnalisé par dossier » (clients-prospects): the contract's own payment method, or "" for its
+    company's default. Invoices issued from now on carry it (a direct-debit batch picks the contract's method)."""
+    rights.require(by, "sales.change_contract", contract.organization_id)
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    if contract.status in (Contract.Status.ENDED, Contract.Status.CANCELLED):
+        raise ContractError(_("Un contrat terminé ou annulé ne peut plus être modifié."), code="closed")
+    payment_method = payment_method or ""
+    if payment_method and payment_method not in PaymentMethod.values:
+        raise ValidationFailed(_("Mode de paiement inconnu."), code="invalid_choice", field="payment_method")
+    before = contract.payment_method
+    if before != payment_method:
+        contract.payment_method = payment_method
+        contract.updated_at = timezone.now()
+        contract.save(update_fields=["payment_method", "updated_at"])
+        journal.record(actor=by, action="contract.payment_method_changed", obj=contract,
+                       changes={"payment_method": [before, payment_method]})  # fmt: skip
+    return contract
+
+
 def payment_method_label(contract: Contract) -> str:
     """The contract's payment method, or the company's default (« Virement (mode de l'entreprise) »)."""
     if contract.payment_method:
@@ -891,6 +912,7 @@ __all__ = [
     "activate_contracts",
     "amend_contract",
     "cancel_contract",
+    "change_payment_method",
     "create_contract_from_offer",
     "eligible_signers",
     "end_contract",

@@ -202,3 +202,46 @@ def test_api_pause_needs_the_change_right(org, staff_of, api_client):
         format="json",
     )
     assert response.status_code == 403 and not ContractPause.objects.exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# « Paiement personnalisé par dossier »: the contract's own payment method
+# --------------------------------------------------------------------------------------------------
+def test_a_contract_has_its_own_payment_method_or_its_companys(org, admin, staff_of):
+    contract = running(org)
+    contract.company.default_payment_method = "transfer"
+    contract.company.save()
+
+    services.change_payment_method(contract=contract, by=admin, payment_method="direct_debit")
+    contract.refresh_from_db()
+    assert contract.payment_method == "direct_debit"
+    assert services.payment_method_label(contract) == "Prélèvement SEPA"
+    assert AuditEntry.objects.get(action="contract.payment_method_changed").changes == {
+        "payment_method": ["", "direct_debit"]}  # fmt: skip
+
+    services.change_payment_method(contract=contract, by=admin, payment_method="")
+    contract.refresh_from_db()
+    assert services.payment_method_label(contract) == "Virement (mode de l'entreprise)"
+
+    with pytest.raises(ValidationFailed):
+        services.change_payment_method(contract=contract, by=admin, payment_method="bitcoin")
+    with pytest.raises(RightsError):
+        services.change_payment_method(contract=contract, by=staff_of("reception"), payment_method="card")
+    contract.refresh_from_db()
+    assert contract.payment_method == ""
+
+
+def test_the_payment_method_from_the_page_and_the_api(org, admin, staff_client, api_client):
+    contract = running(org)
+    web = staff_client(admin)
+    url = reverse("sales:contract_payment_method", args=[contract.pk])
+    assert url in web.get(contract.get_absolute_url()).content.decode()
+    assert web.post(url, {"payment_method": "card"}).status_code == 302
+    contract.refresh_from_db()
+    assert contract.payment_method == "card"
+
+    api = api_client(admin)
+    changed = api.post(f"/api/v1/contracts/{contract.pk}/payment-method/", {"payment_method": "cheque"}, format="json")
+    assert changed.status_code == 200 and changed.json()["payment_method"] == "cheque"
+    bad = api.post(f"/api/v1/contracts/{contract.pk}/payment-method/", {"payment_method": "x"}, format="json")
+    assert bad.status_code == 400 and "payment_method" in bad.json()["error"]["fields"]

@@ -40,6 +40,7 @@ from comptoir.sales.forms_contracts import (
     ContractOptionsForm,
     NoticeForm,
     PauseForm,
+    PaymentMethodForm,
     SendForSignatureForm,
 )
 from comptoir.sales.models import Contract, Quote
@@ -56,6 +57,7 @@ for _suffix, _verb, _icon in [
     ("amended", gettext_lazy("Avenant"), "pencil-square"),
     ("paused", gettext_lazy("Mise en pause"), "pause-circle"),
     ("pause_cancelled", gettext_lazy("Pause annulée"), "play-circle"),
+    ("payment_method_changed", gettext_lazy("Mode de paiement"), "credit-card"),
 ]:
     ACTION_VERBS.setdefault(_suffix, _verb)
     ACTION_ICONS.setdefault(_suffix, _icon)
@@ -334,6 +336,25 @@ def contract_pause(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @right_required("sales.change_contract")
+def contract_payment_method(request: HttpRequest, pk: int) -> HttpResponse:
+    """« Paiement personnalisé par dossier »: the contract's payment method, overriding its company's."""
+    contract = _contract(request, pk)
+    form = PaymentMethodForm(request.POST or None, initial={"payment_method": contract.payment_method})
+    if request.method == "POST" and form.is_valid():
+        try:
+            contract = services.change_payment_method(contract=contract, by=request.user,
+                                                      payment_method=form.cleaned_data["payment_method"])  # fmt: skip
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Mode de paiement du contrat : %(method)s.") % {
+                "method": services.payment_method_label(contract)})  # fmt: skip
+            return redirect(contract)
+    return _form_page(request, contract, form, _("Mode de paiement de %(reference)s") % {
+        "reference": contract.reference}, _("Enregistrer"))  # fmt: skip
+
+
+@right_required("sales.change_contract")
 def contract_pause_cancel(request: HttpRequest, pk: int, pause_pk: int) -> HttpResponse:
     contract = _contract(request, pk)
     pause = get_object_or_404(contract.pauses, pk=pause_pk)
@@ -436,6 +457,7 @@ urlpatterns = [
     path("contracts/<int:pk>/cancel/", contract_cancel, name="contract_cancel"),
     path("contracts/<int:pk>/amend/", contract_amend, name="contract_amend"),
     path("contracts/<int:pk>/pause/", contract_pause, name="contract_pause"),
+    path("contracts/<int:pk>/payment-method/", contract_payment_method, name="contract_payment_method"),
     path("contracts/<int:pk>/pauses/<int:pause_pk>/cancel/", contract_pause_cancel, name="contract_pause_cancel"),
     path("contracts/<int:pk>/pdf/", contract_pdf, name="contract_pdf"),
     path("offers/<int:pk>/contract/", offer_contract, name="offer_contract"),
