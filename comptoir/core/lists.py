@@ -41,6 +41,7 @@ from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
 from django.template import Context
+from django.template.loader import select_template
 from django.utils import formats, timezone, translation
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape, escape, format_html
@@ -534,11 +535,13 @@ class ListPage:
     def response(self) -> HttpResponse:
         if self.request.GET.get(EXPORT_PARAM) == "csv" and self.export_name:
             return self.csv_response()
-        template = self.template_name
         htmx = getattr(self.request, "htmx", None)
         if htmx and not htmx.history_restore_request and htmx.target == RESULTS_ID:
-            template = f"{template}#{self.partial_name}"
-        return render(self.request, template, self.get_context())
+            # A page extending manage/list.html without its own results partial uses the base one.
+            template = select_template([f"{self.template_name}#{self.partial_name}",
+                                        f"manage/list.html#{self.partial_name}"])  # fmt: skip
+            return HttpResponse(template.render(self.get_context(), self.request))
+        return render(self.request, self.template_name, self.get_context())
 
     # -- CSV export ------------------------------------------------------------------------------
     def export_queryset(self) -> QuerySet:

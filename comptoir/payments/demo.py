@@ -3,7 +3,8 @@
 Invoices due more than 45 days ago are mostly paid around their due date — by transfer, cheque, card or direct
 debit after the company's payment method —, a few partly, a few not at all (late: the reminders and the aging
 report have something to show); recent invoices are paid for half of them. One cheque bounced (reversed, its
-invoice reopened), one transfer paid more than its invoice (the surplus is the company's credit balance).
+invoice reopened), one transfer paid more than its invoice (the surplus is the company's credit balance). Then
+SEPA mandates and direct-debit batches, and payment links on open invoices (paid, active, expired).
 
 Everything goes through `comptoir.payments.services.payments` in date order. Deterministic (one seeded generator)
 and idempotent: an organization that already has payments gets nothing new.
@@ -174,5 +175,56 @@ def mandates_and_debits(ctx: DemoContext) -> None:
         pass  # the rejected invoice is the only one left, already due: it waits for the next batch
 
 
+LINK_EXPIRED_DAYS_AGO = 3
+
+
+def payment_links(ctx: DemoContext) -> None:
+    """Payment links on open invoices (desk « Suivi des paiements »), through comptoir.payments.services.links:
+    one paid by card through the offline provider's path (its signed `checkout.session.completed` event applied
+    like a webhook: a card payment recorded, the link marked paid), two active — one for all that remains, one for
+    half of it —, and one that expired (backdated: the payer's page shows « Ce lien de paiement a expiré »).
+
+    The invoices chosen are neither the portal member's (paid from the portal) nor in a direct-debit batch.
+    Idempotent: an organization that already has payment links gets nothing new."""
+    from comptoir.billing.models import Invoice
+    from comptoir.crm.demo import PORTAL_COMPANY_NAME
+    from comptoir.payments.models import PaymentLink, Provider
+    from comptoir.payments.providers import ManualProvider
+    from comptoir.payments.services import links, webhooks
+    from comptoir.payments.services.payments import remaining_to_pay
+
+    organization = ctx.organization
+    if PaymentLink.objects.filter(organization=organization).exists():
+        return
+    candidates = (
+        Invoice.objects.filter(organization=organization, kind=Invoice.Kind.INVOICE, status=Invoice.Status.ISSUED)
+        .exclude(payment_status=Invoice.PaymentStatus.PAID)
+        .exclude(company__name=PORTAL_COMPANY_NAME)
+        .exclude(debit_items__isnull=False)
+        .order_by("-issue_date", "id")
+    )
+    invoices = [invoice for invoice in candidates[:20] if remaining_to_pay(invoice) > 0][:4]
+    for index, invoice in enumerate(invoices):
+        remaining = remaining_to_pay(invoice)
+        amount = (remaining / 2).quantize(Decimal("0.01")) if index == 2 and remaining >= Decimal("0.02") else None
+        link, _token = links.create_link(invoice=invoice, by=ctx.administrator, amount=amount, check_rights=False)
+        ctx.created_one("payment links")
+        if index == 0:  # paid by card: the offline provider's checkout, confirmed by its signed event
+            provider = ManualProvider()
+            PaymentLink.objects.filter(pk=link.pk).update(provider=Provider.MANUAL,
+                                                          checkout_session_id=f"cs_manual_demo_{link.pk}")  # fmt: skip
+            link.refresh_from_db()
+            payload, signature = provider.sign(provider.completed_event(link=link))
+            webhooks.receive(provider=Provider.MANUAL, payload=payload, signature=signature)
+            ctx.created_one("paid payment links")
+        elif index == 3:  # sent a while ago, never paid: expired
+            now = timezone.now()
+            PaymentLink.objects.filter(pk=link.pk).update(
+                created_at=now - datetime.timedelta(days=links.DEFAULT_VALIDITY_DAYS + LINK_EXPIRED_DAYS_AGO),
+                expires_at=now - datetime.timedelta(days=LINK_EXPIRED_DAYS_AGO),
+            )
+
+
 register_demo_step(400, payments_history)
 register_demo_step(410, mandates_and_debits)
+register_demo_step(420, payment_links)

@@ -24,8 +24,9 @@ Bank return (`parse_return`), two formats, recognised by their content:
   ``YYYY-MM-DD`` or ``DD/MM/YYYY`` (empty: today).
 
 * camt.054 (any version, namespaces ignored): every ``Ntry/NtryDtls/TxDtls`` with ``Refs/EndToEndId``; a
-  transaction carrying ``RtrInf/Rsn/Cd`` is a rejection with that reason code, one without is accepted; the date
-  is the entry's booking date (``BookgDt/Dt`` or ``BookgDt/DtTm``), else its value date.
+  transaction carrying ``RtrInf`` is a rejection with its reason code (``Rsn/Cd``, else the bank's ``Rsn/Prtry``,
+  else MS03), one without is accepted; the date is the entry's booking date (``BookgDt/Dt`` or ``BookgDt/DtTm``),
+  else its value date.
 
 GoCardless export (`gocardless_csv`): one line per active mandate, in the column names of GoCardless's bulk
 import of customers and mandates: ``customer.company_name``, ``customer.given_name``, ``customer.family_name``,
@@ -55,7 +56,9 @@ from lxml import etree
 from text_unidecode import unidecode
 
 # ISO 20022 return reasons of SEPA direct debits (the usual ones), with their French labels.
+MANUAL_REVERSAL = "MANUAL"  # a debit's payment reversed by the staff before the bank's return (not an ISO code)
 REASON_LABELS: dict[str, Any] = {
+    MANUAL_REVERSAL: gettext_lazy("Rejet enregistré à la main"),
     "AC01": gettext_lazy("IBAN incorrect"),
     "AC04": gettext_lazy("Compte clôturé"),
     "AC06": gettext_lazy("Compte bloqué"),
@@ -225,7 +228,10 @@ def _parse_csv(text: str) -> list[ReturnLine]:
     first = text.splitlines()[0] if text.splitlines() else ""
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = [row for row in reader if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as exc:  # a field over the csv module's limit, a stray quote...
+        raise ReturnFileError(_("Fichier CSV illisible : %(error)s") % {"error": str(exc)[:200]}) from None
     if not rows:
         raise ReturnFileError(_("Le fichier est vide."))
     header = [cell.strip().lower().lstrip("\ufeff") for cell in rows[0]]
@@ -286,7 +292,10 @@ def _parse_camt(data: bytes) -> list[ReturnLine]:
             end_to_end_id = _text(detail, "Refs/EndToEndId")
             if not end_to_end_id or end_to_end_id == "NOTPROVIDED":
                 continue
-            reason = _text(detail, "RtrInf/Rsn/Cd").upper()
+            # a return carries its reason as an ISO code (Cd) or a bank's proprietary one (Prtry)
+            reason = (_text(detail, "RtrInf/Rsn/Cd") or _text(detail, "RtrInf/Rsn/Prtry")).upper()
+            if not reason and _local(detail, "RtrInf"):
+                reason = "MS03"  # a return without a stated reason: « motif non communiqué »
             lines.append(ReturnLine(end_to_end_id, not reason, reason[:10], on))
     if not lines:
         raise ReturnFileError(_("Aucune opération avec un identifiant de bout en bout dans ce fichier camt.054."))

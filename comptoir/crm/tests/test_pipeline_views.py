@@ -384,3 +384,12 @@ def test_dashboard_widgets_are_shown_in_order_and_hidden_when_their_context_is_n
         dashboard._widgets.update(saved)
 
     assert shown == [{"template_name": "a.html", "context": {"n": 1}}, {"template_name": "b.html", "context": {"n": 2}}]
+
+
+def test_filtering_the_opportunity_list_by_htmx_returns_its_results(org, admin, staff_client):
+    """The list extends manage/list.html without its own results partial: the base one answers (no 500)."""
+    OpportunityFactory(company__organization=org, title="Bureau 6 postes")
+    response = staff_client(admin).get(reverse("crm:opportunity_list"), {"q": "Bureau"}, HTTP_HX_REQUEST="true",
+                                       HTTP_HX_TARGET="list-results")  # fmt: skip
+    assert response.status_code == 200
+    assert "Bureau 6 postes" in response.content.decode() and "<html" not in response.content.decode()

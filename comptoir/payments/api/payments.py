@@ -32,6 +32,7 @@ from comptoir.core.api.views import ApiViewSet
 from comptoir.crm.models import Company
 from comptoir.crm.selectors.companies import companies_for
 from comptoir.payments import selectors
+from comptoir.payments.api.imports import StatementImportMixin
 from comptoir.payments.forms import PaymentFilter, check_reversal_date
 from comptoir.payments.models import Allocation, Method, Payment
 from comptoir.payments.services import payments as services
@@ -149,7 +150,7 @@ def _plan(rows: list[dict[str, Any]]) -> list[tuple[Invoice, Decimal]]:
     list=extend_schema(summary="Payments received, newest first."),
     retrieve=extend_schema(summary="A payment, with its allocations to invoices."),
 )
-class PaymentViewSet(ApiViewSet):
+class PaymentViewSet(StatementImportMixin, ApiViewSet):
     """Payments received from companies (transfer, cheque, cash, card, direct debit) and their allocation to
     invoices; what a payment does not allocate is its company's credit balance. A payment is never deleted: it is
     reversed, and its invoices are to pay again. Each invoice's `amount_paid` and `payment_status` follow. Rights:
@@ -165,6 +166,7 @@ class PaymentViewSet(ApiViewSet):
         "create": "payments.add_payment",
         "allocate": "payments.change_payment",
         "reverse": "payments.change_payment",
+        "import_statement": "payments.add_payment",
     }
 
     def scoped_queryset(self) -> QuerySet[Payment]:

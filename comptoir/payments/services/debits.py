@@ -392,7 +392,10 @@ def import_return(
         result = ReturnResult()
         for line in lines:
             item = items[line.end_to_end_id]
-            if item.status == DebitItem.Status.REJECTED or item.payment is None:
+            manual = item.status == DebitItem.Status.REJECTED and item.reject_reason == sepa.MANUAL_REVERSAL
+            if item.payment is None or (
+                item.status == DebitItem.Status.REJECTED and not (manual and not line.accepted)
+            ):
                 result.unchanged += 1
                 continue
             if line.accepted:
@@ -404,8 +407,9 @@ def import_return(
                 continue
             on = min(line.on or today, today)
             label = sepa.reason_label(line.reason_code)
-            reverse_payment(payment=item.payment, by=by, reason=f"{line.reason_code} — {label}", on=on,
-                            check_rights=False)  # fmt: skip
+            if item.payment.status != Payment.Status.REVERSED:  # the staff may have reversed it by hand already
+                reverse_payment(payment=item.payment, by=by, reason=f"{line.reason_code} — {label}", on=on,
+                                check_rights=False)  # fmt: skip
             item.status = DebitItem.Status.REJECTED
             item.reject_reason = line.reason_code
             item.rejected_on = on
@@ -425,6 +429,20 @@ def import_return(
             "unchanged": result.unchanged, "file_sha256": hashlib.sha256(data).hexdigest(),
         })  # fmt: skip
     return result
+
+
+def debit_payment_reversed(*, payment: Payment, **_ignored: Any) -> None:
+    """Handler of "payment.reversed": a debit whose payment the staff reversed by hand (the bank phoned before its
+    return file came) is rejected now, so its invoice can go in a new batch and the mandate's next debit is FRST again
+    when it was its first; a later return file for it changes nothing."""
+    item = DebitItem.objects.select_for_update().filter(payment=payment).first()
+    if item is None or item.status not in OPEN_ITEMS:
+        return
+    item.status = DebitItem.Status.REJECTED
+    item.reject_reason = sepa.MANUAL_REVERSAL
+    item.rejected_on = payment.reversed_on
+    item.save(update_fields=["status", "reject_reason", "rejected_on"])
+    _reset_first_collection(item.mandate_id)
 
 
 def _reset_first_collection(mandate_id: int) -> None:

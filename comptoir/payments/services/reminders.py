@@ -446,7 +446,14 @@ def _create(
         sent_by=by if getattr(by, "is_authenticated", False) else None,
     )  # fmt: skip
     if channel == Channel.LETTER:
-        pdf = letter_pdf(invoice, charges, level=level, final=final)
+        from comptoir.core.pdf import PdfError
+
+        try:
+            pdf = letter_pdf(invoice, charges, level=level, final=final)
+        except PdfError as exc:  # a broken logo or template: refused (rolled back), never a 500 nor a stopped job
+            logger.exception("Invoice %s: the reminder letter could not be rendered", invoice.pk)
+            raise ReminderError(_("La lettre de relance n'a pas pu être produite : réessayez plus tard."),
+                                code="pdf_failed") from exc  # fmt: skip
         _store_letter(reminder, pdf)
     else:
         _send_email(invoice, charges, addresses, level)

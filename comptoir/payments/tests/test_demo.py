@@ -80,3 +80,32 @@ def test_mandates_and_debit_batches(built):
     rejected.invoice.refresh_from_db()
     assert rejected.invoice.payment_status != "paid"
     assert rejected.payment.status == Payment.Status.REVERSED
+
+
+def test_payment_links_paid_active_and_expired(built):
+    from django.utils import timezone
+
+    from comptoir.crm.demo import PORTAL_COMPANY_NAME
+    from comptoir.payments.models import PaymentLink
+    from comptoir.payments.services.links import link_state
+
+    organization = built.organization
+    links = list(PaymentLink.objects.filter(organization=organization).select_related("invoice__company", "payment"))
+    states = sorted(link_state(link).code for link in links)
+    assert states == ["expired", "paid", "payable", "payable"]
+    assert not any(link.invoice.company.name == PORTAL_COMPANY_NAME for link in links)
+    assert len({link.invoice_id for link in links}) == 4
+
+    # the paid one: a card payment recorded through the provider's event, allocated to its invoice
+    paid = next(link for link in links if link.status == PaymentLink.Status.PAID)
+    assert paid.paid_at is not None and paid.payment is not None
+    assert (paid.payment.method, paid.payment.provider, paid.payment.amount) == ("card", "manual", paid.amount)
+    assert Allocation.objects.get(payment=paid.payment).invoice_id == paid.invoice_id
+    paid.invoice.refresh_from_db()
+    assert paid.invoice.amount_paid == paid_on_invoice(paid.invoice_id)
+
+    # the others wait: active ones still usable (one for part of what remains), the expired one not
+    active = [link for link in links if link.is_usable()]
+    assert len(active) == 2 and any(link.amount < link.invoice.amount_due for link in active)
+    expired = next(link for link in links if link.status == PaymentLink.Status.ACTIVE and not link.is_usable())
+    assert expired.expires_at < timezone.now() and expired.payment is None

@@ -220,6 +220,7 @@ def payment_rows(request: HttpRequest) -> QuerySet[Payment]:
 
 @right_required("payments.view_payment")
 def payment_list(request: HttpRequest) -> HttpResponse:
+    can_add = can(request, "payments.add_payment")
     return PaymentListPage(
         request,
         queryset=payment_rows(request),
@@ -230,10 +231,12 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         default_sort="-received_on",
         title=gettext_lazy("Paiements"),
         export_name="paiements",
-        create_url=reverse("payments:payment_create") if can(request, "payments.add_payment") else None,
+        create_url=reverse("payments:payment_create") if can_add else None,
         create_label=gettext_lazy("Nouveau paiement"),
         empty_message=gettext_lazy("Aucun paiement pour le moment."),
         intro_template="billing/invoices/_linked_filters.html",
+        template_name="payments/imports/payment_list.html",  # the list, plus « Importer un relevé »
+        extra_context={"import_url": reverse("payments:statement_import") if can_add else None},
     ).response()
 
 
