@@ -37,7 +37,7 @@ router.register("notes", crm.NoteViewSet, basename="note")
 router.register("actions", crm.ActionViewSet, basename="action")
 router.register("marketing-sources", crm.MarketingSourceViewSet, basename="marketingsource")
 # Later apps list their routes per area (comptoir.core.areas): ROUTES = [(prefix, viewset, basename)]
-for app in ("catalog", "sales", "billing", "payments"):
+for app in ("catalog", "sales", "billing", "payments", "bookings"):
     for prefix, viewset, basename in collect(f"comptoir.{app}.api", import_module(f"comptoir.{app}.areas").AREAS,
                                              "ROUTES"):  # fmt: skip
         router.register(prefix, viewset, basename=basename)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "comptoir.sales",
     "comptoir.billing",
     "comptoir.payments",
+    "comptoir.bookings",
     "comptoir.portal",
     "comptoir.market",
 ]

@@ -14,6 +14,7 @@ urlpatterns = [
     path("manage/sales/", include("comptoir.sales.urls")),
     path("manage/billing/", include("comptoir.billing.urls")),
     path("manage/payments/", include("comptoir.payments.urls")),
+    path("manage/bookings/", include("comptoir.bookings.urls")),
     path("portal/", include("comptoir.portal.urls")),
     path("api/v1/", include("comptoir.api_urls")),
     path("", include("comptoir.market.urls")),

@@ -414,7 +414,8 @@ class Consumption(TenantModel):
     vat_exemption_reason = models.CharField(_("motif d'exonération"), max_length=200, blank=True)
     accounting_code = models.CharField(_("code comptable"), max_length=20, blank=True)
     amount_excl_vat = models.DecimalField(_("montant HT"), **MONEY)
-    source_id = models.PositiveBigIntegerField(null=True, blank=True)  # the booking, for kind=booking
+    # The booking: the booking's own price (kind=booking), or a consumption attached to it (kind=consumption).
+    source_id = models.PositiveBigIntegerField(null=True, blank=True)
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="consumptions", verbose_name=_("facture"))  # fmt: skip
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,

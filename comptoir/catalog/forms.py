@@ -92,7 +92,7 @@ class ProductForm(ServiceModelForm):
     class Meta:
         model = Product
         fields = product_services.PRODUCT_FIELDS
-        localized_fields = ["unit_price", "credits"]
+        localized_fields = ["unit_price", "credits", "booking_discount"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
             "included_services": forms.Textarea(attrs={"rows": 3}),
@@ -101,7 +101,10 @@ class ProductForm(ServiceModelForm):
     fieldsets = [
         (_("Article"), ["kind", "name", "service_type", "description", "is_active"]),
         (_("Prix et comptabilité"), ["unit_price", "unit", "vat_rate", "vat_exemption_reason", "accounting_code"]),
-        (_("Formule"), ["plan_type", "credits", "credit_period", "validity_days", "included_services"]),
+        (
+            _("Formule"),
+            ["plan_type", "credits", "credit_period", "validity_days", "booking_discount", "included_services"],
+        ),
         (_("Centres"), ["available_everywhere"]),
     ]
 
@@ -111,6 +114,10 @@ class ProductForm(ServiceModelForm):
         self.fields["credits"].help_text = _("Abonnement : crédits par période ; pack : crédits du pack.")
         self.fields["validity_days"].help_text = _("Pack : nombre de jours pendant lesquels les crédits valent.")
         self.fields["included_services"].help_text = _("Domiciliation : les services inclus, un par ligne.")
+        self.fields["booking_discount"].required = False  # empty = no discount
+
+    def clean_booking_discount(self) -> Decimal:
+        return self.cleaned_data.get("booking_discount") or Decimal("0.00")
 
 
 class CenterPriceForm(StyledFormMixin, forms.Form):

@@ -197,6 +197,11 @@ class Product(TenantModel):
         _("renouvellement des crédits"), max_length=10, choices=CreditPeriod.choices, blank=True
     )
     validity_days = models.PositiveIntegerField(_("validité (jours)"), null=True, blank=True)
+    booking_discount = models.DecimalField(
+        _("remise sur les réservations (%)"), max_digits=5, decimal_places=2, default=Decimal("0"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=_("Pour une formule : la remise de ses titulaires sur les réservations payantes."),
+    )  # fmt: skip
     included_services = models.TextField(_("services inclus"), blank=True)
     available_everywhere = models.BooleanField(
         _("disponible dans tous les centres"), default=True,

@@ -16,8 +16,10 @@ class DomainError(Exception):
         *,
         field: str | None = None,
         fields: dict[str, list[str]] | None = None,
+        details: dict[str, object] | None = None,
     ) -> None:
         super().__init__(str(message))
+        self.details = dict(details or {})  # more for API clients (a booking conflict's slot), beside the message
         self.message = str(message)
         self.code = code or self.default_code
         self.fields = dict(fields or {})

@@ -69,8 +69,13 @@ def record(
     """Append one entry. `changes` is {field: [before, after]} (see `diff`) or any JSON details."""
     from comptoir.core.models import AuditEntry, Organization
 
+    organization_id = organization.pk if organization is not None else None
     if organization is None and obj is not None:
-        organization = obj if isinstance(obj, Organization) else getattr(obj, "organization", None)
+        # The id when the object carries it (no query for the organization row), else its `organization`.
+        organization_id = obj.pk if isinstance(obj, Organization) else getattr(obj, "organization_id", None)
+        if organization_id is None:
+            found = getattr(obj, "organization", None)
+            organization_id = found.pk if found is not None else None
     actor_label = ""
     if actor is not None and getattr(actor, "is_authenticated", False):
         actor_label = f"{actor.full_name} <{actor.email}>" if actor.full_name else actor.email
@@ -78,7 +83,7 @@ def record(
         actor = None
         actor_label = "system"
     return AuditEntry.objects.create(
-        organization=organization,
+        organization_id=organization_id,
         actor=actor,
         actor_label=actor_label[:255],
         action=action,

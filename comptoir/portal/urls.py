@@ -6,6 +6,8 @@ from comptoir.portal import views, views_documents, views_invoices
 # Payment pages of the portal (pay an invoice, SEPA mandates, payment history): one module each, with its own
 # `urlpatterns` (a module that does not exist yet is skipped).
 PAYMENT_AREAS = ["views_pay", "views_mandates", "views_payments"]
+# « Réservations » (bookings issue): its own module and `urlpatterns`, collected the same way.
+BOOKING_AREAS = ["views_bookings"]
 
 app_name = "portal"
 
@@ -32,4 +34,5 @@ urlpatterns = [
         name="contract_signed_document",
     ),
     *collect("comptoir.portal", PAYMENT_AREAS, "urlpatterns"),
+    *collect("comptoir.portal", BOOKING_AREAS, "urlpatterns"),
 ]

@@ -913,9 +913,16 @@ CONSUMPTION_FIELDS = {"company", "contact", "center", "contract", "product", "de
 
 
 @transaction.atomic
-def record_consumption(*, by: User | None, organization_id: int, data: dict[str, Any]) -> Consumption:
-    """A one-off consumption (frontmanager §10-11) on a company, a member or a contract, in a center."""
-    rights.require(by, "billing.add_consumption", organization_id)
+def record_consumption(
+    *, by: User | None, organization_id: int, data: dict[str, Any], check_rights: bool = True,
+    kind: str = Consumption.Kind.CONSUMPTION, source_id: int | None = None,
+) -> Consumption:  # fmt: skip
+    """A one-off consumption (frontmanager §10-11) on a company, a member or a contract, in a center.
+
+    A higher app that checked its own rights (bookings: a member's booking) records with `check_rights=False`,
+    `kind` and its `source_id`."""
+    if check_rights:
+        rights.require(by, "billing.add_consumption", organization_id)
     refuse_unknown_fields(data, CONSUMPTION_FIELDS)
     company, center = data.get("company"), data.get("center")
     if company is None or company.organization_id != organization_id:
@@ -946,6 +953,7 @@ def record_consumption(*, by: User | None, organization_id: int, data: dict[str,
         unit_price=line.unit_price, vat_rate=requested_rate,
         vat_exemption_reason=line.vat_exemption_reason, accounting_code=line.accounting_code,
         amount_excl_vat=line.amount_excl_vat, created_by=by if getattr(by, "is_authenticated", False) else None,
+        kind=kind, source_id=source_id,
     )  # fmt: skip
     journal.record(actor=by, action="consumption.recorded", obj=consumption,
                    changes={"company": company.pk, "amount_excl_vat": consumption.amount_excl_vat})  # fmt: skip
@@ -961,6 +969,18 @@ def delete_consumption(*, consumption: Consumption, by: User | None) -> None:
     journal.record(actor=by, action="consumption.deleted", obj=consumption,
                    changes={"description": consumption.description, "amount_excl_vat": consumption.amount_excl_vat})  # fmt: skip
     consumption.delete()
+
+
+def withdraw_consumption(*, consumption: Consumption, by: User | None) -> bool:
+    """Remove a consumption a higher app recorded and no longer bills (a cancelled booking), when it is not billed
+    yet; the caller checked its rights. Returns False (nothing changed) when it is already on an invoice."""
+    consumption = Consumption.objects.select_for_update().get(pk=consumption.pk)
+    if consumption.invoice_id is not None:
+        return False
+    journal.record(actor=by, action="consumption.withdrawn", obj=consumption,
+                   changes={"description": consumption.description, "amount_excl_vat": consumption.amount_excl_vat})  # fmt: skip
+    consumption.delete()
+    return True
 
 
 def consumption_line(consumption: Consumption, company: Company) -> InvoiceLine:

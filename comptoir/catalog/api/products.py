@@ -88,6 +88,10 @@ class ProductIn(InSerializer):
     validity_days = serializers.IntegerField(
         min_value=1, max_value=36500, allow_null=True, required=False, help_text="Pack: days its credits last."
     )
+    booking_discount = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False,
+        help_text="Plans: discount (%) of its holders on paid bookings.",
+    )  # fmt: skip
     included_services = serializers.CharField(
         allow_blank=True, required=False, max_length=5000, help_text="Domiciliation: included services, one per line."
     )

@@ -26,9 +26,9 @@ from comptoir.core.services import apply_changes
 PRODUCT_FIELDS = [
     "kind", "service_type", "plan_type", "name", "description", "unit", "unit_price", "vat_rate",
     "vat_exemption_reason", "accounting_code", "credits", "credit_period", "validity_days", "included_services",
-    "available_everywhere", "is_active",
+    "booking_discount", "available_everywhere", "is_active",
 ]  # fmt: skip
-PLAN_FIELDS = ("plan_type", "credits", "credit_period", "validity_days", "included_services")
+PLAN_FIELDS = ("plan_type", "credits", "credit_period", "validity_days", "included_services", "booking_discount")
 MAX_CENTER_PRICES = 500
 
 
@@ -56,8 +56,9 @@ def _clear_irrelevant(product: Product) -> None:
         product.credit_period = ""
         product.validity_days = None
         product.included_services = ""
+        product.booking_discount = Decimal("0.00")
         return
-    if product.plan_type != Product.PlanType.SUBSCRIPTION:
+    if product.plan_type == Product.PlanType.PACK:  # a subscription or a domiciliation renews its credits
         product.credit_period = ""
     if product.plan_type != Product.PlanType.PACK:
         product.validity_days = None

@@ -72,7 +72,9 @@ def _domain_fields(fields: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, _domain_fields(exc.fields)), status=exc.status)
+        body = error_body(exc.code, exc.message, _domain_fields(exc.fields))
+        body["error"].update({key: value for key, value in exc.details.items() if key not in body["error"]})
+        return Response(body, status=exc.status)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
         return Response(

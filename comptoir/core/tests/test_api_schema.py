@@ -84,6 +84,8 @@ def test_create_operations_document_the_idempotency_key():
         "/api/v1/payments/", "/api/v1/payments/{id}/allocate/", "/api/v1/payments/{id}/reverse/", "/api/v1/payment-links/",
         "/api/v1/mandates/", "/api/v1/debit-batches/", "/api/v1/debit-batches/{id}/send/", "/api/v1/debit-batches/{id}/return/",
         "/api/v1/reminders/",
+        "/api/v1/bookings/", "/api/v1/bookings/{id}/cancel/", "/api/v1/bookings/{id}/consumptions/",
+        "/api/v1/blocked-slots/", "/api/v1/plans/", "/api/v1/credits/", "/api/v1/calendar-feeds/",
     }  # fmt: skip
     create = schema["paths"]["/api/v1/centers/"]["post"]
     assert {"409", "422"} <= set(create["responses"])
