@@ -27,7 +27,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -76,12 +76,25 @@ def aware(day: datetime.date, at: datetime.time, tz: zoneinfo.ZoneInfo) -> datet
     return moment.astimezone(UTC)
 
 
+class Hours(NamedTuple):
+    """One opening interval (an `OpeningHours` row read as a tuple: no model instance on the hot path)."""
+
+    weekday: int
+    opens_at: datetime.time
+    closes_at: datetime.time
+
+
 def opening_intervals(
-    center: Center, day: datetime.date, hours: Sequence[OpeningHours] | None = None
+    center: Center, day: datetime.date, hours: Sequence[OpeningHours | Hours] | None = None
 ) -> list[tuple[datetime.datetime, datetime.datetime]]:
     """The center's opening intervals on a day, as UTC instants ([] when closed)."""
-    tz = center.tz
     rows = hours if hours is not None else list(center.opening_hours.all())
+    return intervals_in(center.tz, day, rows)
+
+
+def intervals_in(
+    tz: zoneinfo.ZoneInfo, day: datetime.date, rows: Iterable[OpeningHours | Hours]
+) -> list[tuple[datetime.datetime, datetime.datetime]]:
     intervals = []
     for row in rows:
         if row.weekday != day.weekday():
@@ -299,8 +312,8 @@ KINDS = (Space.Kind.MEETING_ROOM, Space.Kind.DROP_IN_OFFICE, Space.Kind.COWORKIN
 # so that the hot path pays no query-building cost (`comptoir bench bookings.free_spaces`). The booking range
 # (start − 1 day, end) walks the partial index booking_holding_idx (space_id, starts_at).
 FREE_SPACES_SQL = """
-SELECT s.id, s.center_id, s.kind, s.capacity, s.amenities
-FROM catalog_space s JOIN core_center c ON c.id = s.center_id
+SELECT s.id, s.center_id, s.kind, s.capacity, s.amenities, s.name
+FROM catalog_space s
 WHERE s.organization_id = %s AND s.is_active AND s.is_bookable AND s.kind IN ({kinds}) {filters}
 AND NOT EXISTS (
     SELECT 1 FROM bookings_booking b
@@ -308,7 +321,11 @@ AND NOT EXISTS (
     AND b.starts_at > %s AND b.starts_at < %s AND b.ends_at > %s
     AND (b.status = 'confirmed' OR b.expires_at > %s)
 )
-ORDER BY c.name, s.name, s.id
+AND NOT EXISTS (
+    SELECT 1 FROM bookings_blockedslot k
+    WHERE k.center_id = s.center_id AND k.cancelled_at IS NULL AND (k.space_id IS NULL OR k.space_id = s.id)
+    AND k.ends_at > %s AND k.starts_at < %s
+)
 """
 
 
@@ -328,9 +345,9 @@ def free_space_ids(
 ) -> list[int]:  # fmt: skip
     """The ids of the bookable spaces free for [starts_at, ends_at), with the filters, in (center, name) order.
 
-    At most four queries whatever the number of spaces and bookings: the spaces with one NOT EXISTS over the
-    holding index for those holding one booking at a time, the opening hours of their centers, the blocks
-    overlapping the slot, and the overlapping bookings of the coworking areas left (their peak seats)."""
+    At most three queries whatever the number of spaces and bookings: the spaces with one NOT EXISTS over the
+    holding index for those holding one booking at a time and one over the active blocks, the opening hours of
+    their centers, and the overlapping bookings of the coworking areas left (their peak seats)."""
     kinds = [kind] if kind else list(KINDS)
     filters, params = "", [organization_id, *kinds]
     if center:
@@ -339,7 +356,14 @@ def free_space_ids(
     if capacity:
         filters += " AND s.capacity >= %s"
         params.append(int(capacity))
-    params += [_at(starts_at - MAX_BOOKING), _at(ends_at), _at(starts_at), _at(timezone.now())]
+    params += [
+        _at(starts_at - MAX_BOOKING),
+        _at(ends_at),
+        _at(starts_at),
+        _at(timezone.now()),
+        _at(starts_at),
+        _at(ends_at),
+    ]
     sql = FREE_SPACES_SQL.format(kinds=", ".join(["%s"] * len(kinds)), filters=filters)
     rows = _rows(sql, params)
     if amenities:
@@ -348,17 +372,9 @@ def free_space_ids(
     if not rows:
         return []
     center_ids = sorted({row[1] for row in rows})
-    open_centers = _open_centers(organization_id, center_ids, starts_at, ends_at)
-    blocked_all, blocked = set(), set()
-    if open_centers:
-        marks = ", ".join(["%s"] * len(open_centers))
-        for center_id, space_id in _rows(
-            f"SELECT center_id, space_id FROM bookings_blockedslot WHERE center_id IN ({marks}) "
-            "AND cancelled_at IS NULL AND ends_at > %s AND starts_at < %s",
-            [*sorted(open_centers), _at(starts_at), _at(ends_at)],
-        ):
-            (blocked_all.add(center_id) if space_id is None else blocked.add(space_id))
-    rows = [row for row in rows if row[1] in open_centers and row[1] not in blocked_all and row[0] not in blocked]
+    open_centers, center_names = _open_centers(organization_id, center_ids, starts_at, ends_at)
+    rows = [row for row in rows if row[1] in open_centers]
+    rows.sort(key=lambda row: (center_names[row[1]], row[5], row[0]))  # by center, then space name
     shared = [row[0] for row in rows if row[2] == Space.Kind.COWORKING_AREA]
     used: dict[int, list[tuple[datetime.datetime, datetime.datetime, int]]] = defaultdict(list)
     if shared:
@@ -390,27 +406,29 @@ def _json(value: Any) -> list[str]:
 
 def _open_centers(
     organization_id: int, center_ids: Sequence[int], starts_at: datetime.datetime, ends_at: datetime.datetime
-) -> set[int]:
-    """The centers among `center_ids` open for the whole slot (one query over their opening hours)."""
-    by_center: dict[int, tuple[str, list[OpeningHours]]] = {}
+) -> tuple[set[int], dict[int, str]]:
+    """The centers among `center_ids` open for the whole slot, and their names (one query over their opening
+    hours)."""
+    by_center: dict[int, tuple[str, list[Hours]]] = {}
+    names: dict[int, str] = {}
     marks = ", ".join(["%s"] * len(center_ids))
-    for center_id, tz, weekday, opens_at, closes_at in _rows(
-        "SELECT h.center_id, c.timezone, h.weekday, h.opens_at, h.closes_at FROM core_openinghours h "
+    for center_id, name, tz, weekday, opens_at, closes_at in _rows(
+        "SELECT h.center_id, c.name, c.timezone, h.weekday, h.opens_at, h.closes_at FROM core_openinghours h "
         f"JOIN core_center c ON c.id = h.center_id WHERE h.center_id IN ({marks})",
         list(center_ids),
     ):
-        if isinstance(opens_at, str):  # SQLite
+        names[center_id] = name
+        if isinstance(opens_at, str):  # SQLite may answer text
             opens_at, closes_at = datetime.time.fromisoformat(opens_at), datetime.time.fromisoformat(closes_at)
-        by_center.setdefault(center_id, (tz, []))[1].append(
-            OpeningHours(center_id=center_id, weekday=weekday, opens_at=opens_at, closes_at=closes_at)
-        )
+        by_center.setdefault(center_id, (tz, []))[1].append(Hours(weekday, opens_at, closes_at))
     result = set()
-    for center_id, (tz, hours) in by_center.items():
-        probe = Center(pk=center_id, organization_id=organization_id, timezone=tz)
-        day = starts_at.astimezone(probe.tz).date()
-        if any(a <= starts_at and ends_at <= b for a, b in opening_intervals(probe, day, hours)):
+    zones: dict[str, zoneinfo.ZoneInfo] = {}
+    for center_id, (tz_name, hours) in by_center.items():
+        tz = zones.setdefault(tz_name, zoneinfo.ZoneInfo(tz_name))
+        day = starts_at.astimezone(tz).date()
+        if any(a <= starts_at and ends_at <= b for a, b in intervals_in(tz, day, hours)):
             result.add(center_id)
-    return result
+    return result, names
 
 
 def free_spaces(
