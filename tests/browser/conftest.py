@@ -9,17 +9,15 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.gunicorn import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,12 +46,6 @@ class Server:
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _comptoir(env: dict[str, str], *arguments: str) -> str:
@@ -98,42 +90,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     _comptoir(env, "collectstatic", "--noinput", "-v", "0")
     workspace, email, password = _administrator_login(_comptoir(env, "demo"))
 
-    port = _free_port()
     log = var_dir / "gunicorn.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "comptoir.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4", "--timeout", "60", "--access-logfile", "-"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    running = Server(url=f"http://127.0.0.1:{port}", workspace=workspace, email=email, password=password, log=log)
-    try:
-        _wait_until_healthy(running, process)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_healthy(server: Server, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the app server stopped (exit {process.returncode}):\n{server.log_tail()}", pytrace=False)
-        try:
-            with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except urllib.error.HTTPError as error:
-            pytest.fail(f"the app server answers /healthz with HTTP {error.code}:\n{server.log_tail()}", pytrace=False)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass  # not listening yet
-        time.sleep(0.2)
-    pytest.fail(f"the app server did not answer /healthz within 60 s:\n{server.log_tail()}", pytrace=False)
+    with serve(env, log, workers=2, threads=4) as url:
+        yield Server(url=url, workspace=workspace, email=email, password=password, log=log)
 
 
 @pytest.fixture(scope="session")

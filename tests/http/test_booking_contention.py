@@ -13,11 +13,7 @@ import concurrent.futures
 import json
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -30,15 +26,10 @@ from comptoir.bookings.tests.factories import RoomFactory, SpaceBookingFactory, 
 from comptoir.core import services
 from comptoir.core.tests.factories import CenterFactory, OrganizationFactory, StaffFactory
 from comptoir.crm.tests.factories import CompanyFactory
+from tests.gunicorn import serve
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _database_url() -> str:
@@ -67,37 +58,9 @@ def gunicorn(transactional_db, tmp_path):  # type: ignore[no-untyped-def]
         "TASK_BACKEND": "immediate",
         "DJANGO_SETTINGS_MODULE": "comptoir.settings",
     }
-    port = _free_port()
     log = tmp_path / "gunicorn.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "comptoir.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", "4", "--threads", "4", "--timeout", "60", "--backlog", "256"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"gunicorn stopped:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with serve(env, log, workers=4, threads=4) as url:
         yield url, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_fifty_clients_one_slot_exactly_one_booking(gunicorn):  # type: ignore[no-untyped-def]
