@@ -199,6 +199,7 @@ class Invoice(TenantModel):
         RUN = "run", _("Facturation mensuelle")
         CONSUMPTIONS = "consumptions", _("Consommations")
         CREDIT = "credit", _("Avoir")
+        ONLINE = "online", _("Achat en ligne")
 
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices, default=Kind.INVOICE)
     status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.DRAFT)

@@ -17,3 +17,10 @@ class BookingsConfig(AppConfig):
         from comptoir.catalog import occupancy
 
         occupancy.register(booking_occupancy.provider)
+
+        # Paid up front: a prepaid booking or a pack bought in the portal acts on its invoice being paid.
+        from comptoir.bookings.services import prepaid
+        from comptoir.core import events
+
+        events.subscribe("invoice.paid", prepaid.on_invoice_paid, order=50)
+        events.subscribe("invoice.cancelled", prepaid.on_invoice_cancelled, order=50)

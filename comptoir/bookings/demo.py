@@ -63,7 +63,7 @@ def _space_settings(ctx: DemoContext) -> list:
         SpaceBooking.objects.get_or_create(space=space, defaults={
             "organization_id": ctx.organization.pk, "hour_price": hour, "half_day_price": half_day, "day_price": day,
             "credits_per_hour": per_hour, "slot_minutes": step, "auto_accept": not on_request, "request_hours": 48,
-            "cancellation_hours": 24,
+            "cancellation_hours": 24, "prepayment": space.kind == "drop_in_office",
             "color": {"meeting_room": "#2563eb", "drop_in_office": "#16a34a"}.get(space.kind, "#d97706"),
         })  # fmt: skip
         bookable.append(space)
@@ -211,6 +211,35 @@ def bookings_demo(ctx: DemoContext) -> None:
     if cancelled is not None:
         services.cancel_booking(booking=cancelled, by=admin, reason=CANCELLED, refund="credits")
         ctx.created_one("cancelled bookings")
+    _paid_up_front(ctx, portal, [space for space in spaces if space.kind == "drop_in_office"], workdays, plans.get(PACK),
+                   book)  # fmt: skip
+
+
+def _paid_up_front(ctx: DemoContext, portal, offices: list, workdays: list, pack, book) -> None:
+    """The portal member paid a drop-in office up front (a space with « paiement à la réservation ») and bought a
+    pack online, both paid by card: the invoices « Achat en ligne » and their payments."""
+    from comptoir.bookings.services import prepaid
+    from comptoir.payments.services.payments import record_payment
+
+    def pay(invoice) -> None:
+        record_payment(organization=ctx.organization, by=None, check_rights=False, allocations=[(invoice,
+                       invoice.total_incl_vat)], data={"company": invoice.company, "amount": invoice.total_incl_vat,
+                       "method": "card", "received_on": timezone.localdate()})  # fmt: skip
+
+    for day in workdays[1:]:
+        office = offices[0] if offices else None
+        booking = office and book(portal, office, _at(office.center, day, 9), _at(office.center, day, 13),
+                                  at_time=timezone.now(), member=True, payment="invoice",
+                                  title="Journée au calme")  # fmt: skip
+        if booking:
+            if booking.invoice_id:
+                pay(booking.invoice)
+                ctx.created_one("prepaid bookings")
+            break
+    if pack is not None and prepaid.plans_for_sale(ctx.organization).filter(pk=pack.pk).exists():
+        assignment = prepaid.purchase_plan(member=portal, plan=pack, by=None)
+        pay(assignment.invoice)
+        ctx.created_one("plans bought online")
 
 
 register_demo_step(500, bookings_demo)

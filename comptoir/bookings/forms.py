@@ -159,6 +159,7 @@ class BookingForm(StyledFormMixin, forms.Form):
         ("", _("Automatique (crédits s'il y en a assez, sinon facturée)")),
         (Booking.Payment.INVOICE, _("Facturée (facturation mensuelle)")),
         (Booking.Payment.CREDITS, _("Crédits")),
+        (Booking.Payment.PREPAID, _("Facturée maintenant (facture émise à la réservation)")),
     ]
 
     space = SpaceChoiceField(label=_("Espace"), queryset=Space.objects.none(), empty_label=_("Choisir…"))
@@ -270,7 +271,8 @@ class CancelForm(StyledFormMixin, forms.Form):
             self.fields["refund_kind"].choices = [(Booking.Refund.CREDITS, _("En crédits"))]
             self.fields["refund_kind"].initial = Booking.Refund.CREDITS
         if not self.is_bound:
-            self.fields["refund"].initial = booking.payment in (Booking.Payment.CREDITS, Booking.Payment.INVOICE)
+            self.fields["refund"].initial = booking.payment in (Booking.Payment.CREDITS, Booking.Payment.INVOICE,
+                                                                Booking.Payment.PREPAID)  # fmt: skip
 
     def refund_value(self) -> str:
         if not self.cleaned_data.get("refund"):

@@ -48,6 +48,11 @@ class SpaceBooking(TenantModel):
         _("délai de réponse (heures)"), default=24, validators=[MinValueValidator(1), MaxValueValidator(720)],
         help_text=_("Une demande sans réponse dans ce délai expire et libère son créneau."),
     )  # fmt: skip
+    prepayment = models.BooleanField(
+        _("paiement à la réservation"), default=False,
+        help_text=_("Une réservation payante faite dans l'espace client est facturée et payée par carte à la "
+                    "réservation ; elle ne tient son créneau qu'une fois payée (desk : pré-paiement)."),
+    )  # fmt: skip
     cancellation_hours = models.PositiveIntegerField(
         _("annulation possible jusqu'à (heures avant)"), default=24, validators=[MaxValueValidator(720)]
     )
@@ -224,6 +229,7 @@ class PlanAssignment(TenantModel):
     them once, valid for its number of days."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", _("En attente de paiement")
         ACTIVE = "active", _("Active")
         ENDED = "ended", _("Terminée")
         CANCELLED = "cancelled", _("Annulée")

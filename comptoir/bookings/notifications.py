@@ -15,12 +15,14 @@ from django.utils.translation import gettext as _
 
 from comptoir.bookings import calendar
 from comptoir.bookings.models import Booking
+from comptoir.bookings.services import prepaid
 
 logger = logging.getLogger(__name__)
 
 SUBJECTS = {
     "created": ("Réservation confirmée : %(space)s, %(when)s", "Demande de réservation reçue : %(space)s, %(when)s"),
     "confirmed": ("Réservation confirmée : %(space)s, %(when)s",),
+    "paid": ("Demande de réservation payée : %(space)s, %(when)s",),
     "declined": ("Réservation déclinée : %(space)s, %(when)s",),
     "cancelled": ("Réservation annulée : %(space)s, %(when)s",),
     "expired": ("Demande de réservation expirée : %(space)s, %(when)s",),
@@ -46,9 +48,11 @@ def _subject(event: str, booking: Booking) -> str:
 
 
 def booking_changed(booking_id: int, event: str) -> None:
-    booking = Booking.objects.select_related("space", "center", "company", "contact").filter(pk=booking_id).first()
-    if booking is None:
-        return
+    booking = (
+        Booking.objects.select_related("space", "center", "company", "contact", "invoice").filter(pk=booking_id).first()
+    )
+    if booking is None or (event == "created" and prepaid.awaiting_payment(booking)):
+        return  # a prepaid request is announced once paid (the member is paying in the browser meanwhile)
     with translation.override("fr"):
         recipient = booking.contact.email if booking.contact_id and booking.contact.email else booking.company.email
         context = {"booking": booking, "event": event, "when": when(booking),
@@ -61,7 +65,7 @@ def booking_changed(booking_id: int, event: str) -> None:
                            "text/calendar; method=%s; charset=utf-8"
                            % ("CANCEL" if booking.status in calendar.CANCELLED else "REQUEST"))  # fmt: skip
             messages.append(message)
-        if event == "created" and booking.status == Booking.Status.REQUESTED:
+        if event in ("created", "paid") and booking.status == Booking.Status.REQUESTED:
             staff = staff_recipients(booking.organization_id)
             if staff:
                 context["url"] = context["site"] + reverse("bookings:detail", args=[booking.pk])

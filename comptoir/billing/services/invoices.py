@@ -576,6 +576,7 @@ def issue_invoice(
             original.save(update_fields=["status"])
             journal.record(actor=by, action="invoice.cancelled", obj=original,
                            changes={"credit_note": invoice.reference})  # fmt: skip
+            events.publish("invoice.cancelled", invoice=original, by=by)
     journal.record(actor=by, action=f"{invoice.kind}.issued", obj=invoice,
                    changes={"reference": invoice.reference, "total_incl_vat": invoice.total_incl_vat,
                             "record_hash": invoice.record_hash})  # fmt: skip
@@ -601,32 +602,41 @@ def _payment_status(invoice: Invoice, paid_on: datetime.date | None = None) -> N
 def settle(*, invoice: Invoice, amount_paid: Decimal, paid_on: datetime.date | None = None) -> Invoice:
     """Record what has been paid on an issued invoice (the sum of its allocated payments, as the payments app
     counts them) and derive its payment status; `paid_on` is the date of the payment that completes it. Runs in
-    the caller's transaction; the caller holds the invoice's row lock."""
+    the caller's transaction; the caller holds the invoice's row lock. When the invoice becomes paid, the event
+    « invoice.paid » is published (bookings: a prepaid booking or a plan bought in the portal)."""
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.DRAFT:
         raise BillingError(_("Seule une facture émise peut être réglée."), code="not_issued")
     if amount_paid < 0:
         raise BillingError(_("Le montant payé ne peut pas être négatif."), code="negative_amount")
-    if amount_paid != invoice.amount_paid or invoice.payment_status == Invoice.PaymentStatus.PAID:
+    was_paid = invoice.payment_status == Invoice.PaymentStatus.PAID
+    if amount_paid != invoice.amount_paid or was_paid:
         if amount_paid < invoice.total_incl_vat - invoice.amount_credited:
             invoice.paid_on = None
         invoice.amount_paid = amount_paid
         _payment_status(invoice, paid_on)
         invoice.save(update_fields=["amount_paid", "payment_status", "paid_on"])
+        if not was_paid and invoice.payment_status == Invoice.PaymentStatus.PAID:
+            events.publish("invoice.paid", invoice=invoice)
     return invoice
 
 
 def settle_many(*, paid: Sequence[tuple[Invoice, Decimal, datetime.date]]) -> None:
     """`settle` for many invoices in one statement (a bank statement's import): [(invoice, new amount paid, date
     of the payment)], the invoices locked by the caller."""
-    rows = []
+    rows, now_paid = [], []
     for invoice, amount_paid, paid_on in paid:
         if amount_paid < 0 or invoice.kind != Invoice.Kind.INVOICE or invoice.status == Invoice.Status.DRAFT:
             raise BillingError(_("Seule une facture émise peut être réglée."), code="not_issued")
+        was_paid = invoice.payment_status == Invoice.PaymentStatus.PAID
         invoice.amount_paid = amount_paid
         _payment_status(invoice, paid_on)
         rows.append((invoice.amount_paid, invoice.payment_status, invoice.paid_on, invoice.pk))
+        if not was_paid and invoice.payment_status == Invoice.PaymentStatus.PAID:
+            now_paid.append(invoice)
     if rows:
         write_settlements(rows)
+    for invoice in now_paid:
+        events.publish("invoice.paid", invoice=invoice)
 
 
 def write_settlements(rows: Sequence[tuple[Decimal, str, datetime.date | None, int]]) -> None:
@@ -652,15 +662,17 @@ def write_settlements(rows: Sequence[tuple[Decimal, str, datetime.date | None, i
 # --------------------------------------------------------------------------------------------------
 @transaction.atomic
 def create_credit_note(
-    *, invoice: Invoice, by: User | None, lines: list[dict[str, Any]] | None = None, reason: str = ""
-) -> Invoice:
+    *, invoice: Invoice, by: User | None, lines: list[dict[str, Any]] | None = None, reason: str = "",
+    check_rights: bool = True,
+) -> Invoice:  # fmt: skip
     """A draft credit note of an issued invoice: all of what remains of it (`lines` None), or the given lines."""
     original = (
         Invoice.objects.select_for_update(of=("self",))
         .select_related("company", "center", "contract")
         .get(pk=invoice.pk)
     )
-    rights.require(by, "billing.issue_invoice", original.organization_id)
+    if check_rights:
+        rights.require(by, "billing.issue_invoice", original.organization_id)
     if original.kind != Invoice.Kind.INVOICE or original.status == Invoice.Status.DRAFT:
         raise BillingError(_("Seule une facture émise peut faire l'objet d'un avoir."), code="not_issued")
     remaining = remaining_to_credit(original)
@@ -726,11 +738,12 @@ def create_credit_note(
 @transaction.atomic
 def credit_invoice(
     *, invoice: Invoice, by: User | None, lines: list[dict[str, Any]] | None = None, reason: str = "",
-    issue_date: datetime.date | None = None,
+    issue_date: datetime.date | None = None, check_rights: bool = True,
 ) -> Invoice:  # fmt: skip
-    """Create and issue a credit note in one step (the API's `credit` action, the invoice page's button)."""
-    credit = create_credit_note(invoice=invoice, by=by, lines=lines, reason=reason)
-    return issue_invoice(invoice=credit, by=by, issue_date=issue_date)
+    """Create and issue a credit note in one step (the API's `credit` action, the invoice page's button; a higher
+    app's system path with `check_rights=False`: an unpaid online purchase released)."""
+    credit = create_credit_note(invoice=invoice, by=by, lines=lines, reason=reason, check_rights=check_rights)
+    return issue_invoice(invoice=credit, by=by, issue_date=issue_date, check_rights=check_rights)
 
 
 def issue_regularisation_credit(
@@ -851,6 +864,23 @@ def _system_issue(invoice: Invoice, lines: list[InvoiceLine], issue_date: dateti
     recompute_totals(invoice, lines)
     invoice.save()
     return issue_invoice(invoice=invoice, by=None, issue_date=issue_date, check_rights=False)
+
+
+@transaction.atomic
+def issue_online_invoice(
+    *, company: Company, center: Center, contact: Contact | None, lines: Sequence[dict[str, Any]], notes: str = "",
+    day: datetime.date | None = None,
+) -> Invoice:  # fmt: skip
+    """An invoice issued at once for what a client buys online and pays by card right away (a prepaid booking, a
+    pack bought in the portal): origin « Achat en ligne », due on its issue date. A system path: the higher app
+    checked the member's rights."""
+    issue_date = timezone.localdate()
+    invoice = create_invoice(by=None, company=company, center=center, contact=contact, origin=Invoice.Origin.ONLINE,
+                             notes=notes, period_start=day, period_end=day, check_rights=False)  # fmt: skip
+    invoice.payment_method = Company.PaymentMethod.CARD
+    invoice.payment_terms = payment_terms_text(0, invoice.payment_method)
+    invoice.due_date = issue_date
+    return _system_issue(invoice, [_line_from_input(invoice, dict(data)) for data in lines], issue_date)
 
 
 @transaction.atomic

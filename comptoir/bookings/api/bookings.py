@@ -180,9 +180,10 @@ class BookingIn(InSerializer):
                                      help_text="Seats (a coworking area); a room or an office is booked whole.")  # fmt: skip
     title = serializers.CharField(required=False, allow_blank=True, max_length=160)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    payment = serializers.ChoiceField(choices=["invoice", "credits"], required=False, allow_blank=True,
-                                      help_text="invoice or credits; default: credits when the holder has enough "
-                                      "valid on the day, else invoice (free when the price is nothing).")  # fmt: skip
+    payment = serializers.ChoiceField(choices=["invoice", "credits", "prepaid"], required=False, allow_blank=True,
+                                      help_text="invoice (the monthly run), credits, or prepaid (an invoice issued "
+                                      "now, due on receipt); default: credits when the holder has enough valid on the "
+                                      "day, else invoice (free when the price is nothing).")  # fmt: skip
 
 
 class BookingDeclineIn(InSerializer):

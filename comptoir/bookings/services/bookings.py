@@ -8,8 +8,10 @@ in money; a booking paid in credits or free is open to every member.
 How a booking is paid (`Booking.Payment`): in **credits** when the holder has enough valid on the booking's day
 (confirmed at once, the credits debited: desk); **invoice**: a consumption of kind « Réservation » on the company
 (and its contract, when attached) billed by the monthly run (frontmanager §9 « automatiquement prise en compte
-dans la facturation mensuelle »), or on its own invoice with billing's « Générer une facture »; **free** when the
-price is nothing. The price comes from the space's rates (hour, half-day, day — the cheapest combination for the
+dans la facturation mensuelle »), or on its own invoice with billing's « Générer une facture »; **prepaid**: an
+invoice issued at once (`services.prepaid`) — in the portal, on a space with « paiement à la réservation », the
+member pays it by card and the request holds its slot meanwhile, confirmed (or submitted to the staff) once paid;
+**free** when the price is nothing. The price comes from the space's rates (hour, half-day, day — the cheapest combination for the
 duration) less the best booking discount of the holder's plans.
 
 Status: requested → confirmed | declined | expired; requested or confirmed → cancelled. A space with
@@ -37,7 +39,7 @@ from django.utils.translation import gettext as _
 from comptoir.billing.services import invoices as billing
 from comptoir.bookings import notifications
 from comptoir.bookings.models import Booking
-from comptoir.bookings.services import availability, credits
+from comptoir.bookings.services import availability, credits, prepaid
 from comptoir.catalog.models import Space
 from comptoir.core import journal, rights
 from comptoir.core.errors import Conflict, DomainError, RightsError, ValidationFailed
@@ -140,7 +142,7 @@ def _clean(organization: Organization, data: dict[str, Any], member: Contact | N
     if not availability.is_shared(space) and seats != 1:
         seats = 1  # a meeting room or an office is booked whole
     payment = data.get("payment") or ""
-    if payment and payment not in {Booking.Payment.INVOICE, Booking.Payment.CREDITS}:
+    if payment and payment not in {Booking.Payment.INVOICE, Booking.Payment.CREDITS, Booking.Payment.PREPAID}:
         raise ValidationFailed(_("Mode de paiement invalide."), code="invalid_payment", field="payment")
     return {
         "space": space, "company": company, "contact": contact, "contract": contract, "seats": seats,
@@ -192,15 +194,24 @@ def create_booking(
             payment = Booking.Payment.INVOICE if price > 0 else Booking.Payment.FREE
     elif payment == Booking.Payment.CREDITS and cost <= 0:
         raise ValidationFailed(_("Cet espace ne se réserve pas en crédits."), code="no_credits_here", field="payment")
-    elif payment == Booking.Payment.INVOICE and price <= 0:
+    elif payment in (Booking.Payment.INVOICE, Booking.Payment.PREPAID) and price <= 0:
         payment = Booking.Payment.FREE
-    if member is not None and payment == Booking.Payment.INVOICE and not capabilities.can(member, "make_paid_bookings"):
+    options = availability.settings_of(space)
+    if member is not None and payment == Booking.Payment.INVOICE and options.prepayment:
+        payment = Booking.Payment.PREPAID  # desk « pré-paiement »: a member pays a paid booking when making it
+    paid = payment in (Booking.Payment.INVOICE, Booking.Payment.PREPAID)
+    if member is not None and paid and not capabilities.can(member, "make_paid_bookings"):
         raise RightsError(
             _("Votre rôle « utilisateur » ne permet pas les réservations payantes : demandez à un administrateur ou à "
               "un manager de l'entreprise."), code="paid_booking_forbidden",
         )  # fmt: skip
-    options = availability.settings_of(space)
-    confirmed = member is None or options.auto_accept or payment == Booking.Payment.CREDITS
+    # A member's prepaid booking waits for its payment (holding its slot meanwhile); the staff's is billed at once.
+    prepaying = member is not None and payment == Booking.Payment.PREPAID
+    confirmed = not prepaying and (member is None or options.auto_accept or payment == Booking.Payment.CREDITS)
+    if prepaying:
+        expires_at = min(now + datetime.timedelta(minutes=prepaid.PAYMENT_MINUTES), starts_at)
+    else:
+        expires_at = None if confirmed else min(now + datetime.timedelta(hours=options.request_hours), starts_at)
     try:
         with transaction.atomic():
             space = lock_space(space)
@@ -211,10 +222,10 @@ def create_booking(
                 contact=values["contact"], contract=values["contract"], starts_at=starts_at, ends_at=ends_at,
                 seats=values["seats"], exclusive=not availability.is_shared(space), title=values["title"],
                 notes=values["notes"], payment=payment, discount_percent=discount, vat_rate=options.vat_rate,
-                price_excl_vat=price if payment == Booking.Payment.INVOICE else ZERO,
+                price_excl_vat=price if paid else ZERO,
                 credits=cost if payment == Booking.Payment.CREDITS else ZERO,
                 status=Booking.Status.CONFIRMED if confirmed else Booking.Status.REQUESTED,
-                expires_at=None if confirmed else min(now + datetime.timedelta(hours=options.request_hours), starts_at),
+                expires_at=expires_at,
                 channel=channel or (Booking.Channel.PORTAL if member is not None else Booking.Channel.STAFF),
                 created_by=_user(by), created_at=now,
                 decided_at=now if confirmed else None, decided_by=_user(by) if confirmed and member is None else None,
@@ -222,7 +233,10 @@ def create_booking(
             booking.save()
             if payment == Booking.Payment.CREDITS:
                 credits.spend(booking=booking, amount=cost, by=by)
-            if confirmed:
+            if payment == Booking.Payment.PREPAID:
+                booking.invoice = prepaid.booking_invoice(booking, _description(booking))
+                booking.save(update_fields=["invoice"])
+            elif confirmed:
                 _bill(booking, by)
             journal.record(actor=by, action="booking.created", obj=booking, changes={
                 "space": space.pk, "company": booking.company_id, "starts_at": starts_at, "ends_at": ends_at,
@@ -239,20 +253,26 @@ def create_booking(
     return booking
 
 
-def _bill(booking: Booking, by: User | None) -> None:
-    """A confirmed booking paid by invoice becomes a consumption « Réservation » billed by the monthly run."""
-    if booking.payment != Booking.Payment.INVOICE or booking.price_excl_vat <= 0 or booking.consumption_id:
-        return
+def _description(booking: Booking) -> str:
     tz = booking.center.tz
     start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
     description = _("Réservation %(space)s, %(start)s–%(end)s") % {
         "space": booking.space.name, "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}  # fmt: skip
     if booking.discount_percent:
         description += " " + _("(remise %(percent)s %%)") % {"percent": f"{booking.discount_percent:g}"}
+    return description[:255]
+
+
+def _bill(booking: Booking, by: User | None) -> None:
+    """A confirmed booking paid by invoice becomes a consumption « Réservation » billed by the monthly run."""
+    if booking.payment != Booking.Payment.INVOICE or booking.price_excl_vat <= 0 or booking.consumption_id:
+        return
+    start = booking.starts_at.astimezone(booking.center.tz)
+    description = _description(booking)
     consumption = billing.record_consumption(
         by=by, organization_id=booking.organization_id, check_rights=False, kind="booking", source_id=booking.pk,
         data={"company": booking.company, "contact": booking.contact, "center": booking.center,
-              "contract": booking.contract, "description": description[:255], "date": start.date(),
+              "contract": booking.contract, "description": description, "date": start.date(),
               "quantity": Decimal(1), "unit": "unit", "unit_price": booking.price_excl_vat,
               "vat_rate": booking.vat_rate},
     )  # fmt: skip
@@ -302,8 +322,8 @@ def decline_booking(
     booking = _locked(booking)
     if booking.status != Booking.Status.REQUESTED:
         raise BookingError(_("Seule une demande en attente peut être déclinée."), code="not_requested")
-    _release(booking, Booking.Status.DECLINED, by=by, reason=reason, refund=Booking.Refund.CREDITS,
-             now=now or timezone.now())  # fmt: skip
+    refund = Booking.Refund.MONEY if booking.payment == Booking.Payment.PREPAID else Booking.Refund.CREDITS
+    _release(booking, Booking.Status.DECLINED, by=by, reason=reason, refund=refund, now=now or timezone.now())
     journal.record(actor=by, action="booking.declined", obj=booking, changes={"reason": booking.reason})
     transaction.on_commit(lambda: notifications.booking_changed(booking.pk, "declined"))
     return booking
@@ -339,7 +359,8 @@ def cancel_booking(
                 _("L'annulation n'est plus possible depuis le %(deadline)s : contactez l'accueil.")
                 % {"deadline": f"{deadline.astimezone(booking.center.tz):%d/%m/%Y %H:%M}"}, code="deadline_passed",
             )  # fmt: skip
-        refund = Booking.Refund.MONEY if booking.payment == Booking.Payment.INVOICE else Booking.Refund.CREDITS
+        refund = (Booking.Refund.MONEY if booking.payment in (Booking.Payment.INVOICE, Booking.Payment.PREPAID)
+                  else Booking.Refund.CREDITS)  # fmt: skip
     if refund not in (None, "", Booking.Refund.MONEY, Booking.Refund.CREDITS):
         raise ValidationFailed(_("Remboursement invalide."), code="invalid_refund", field="refund")
     _release(booking, Booking.Status.CANCELLED, by=by, reason=reason, refund=refund or "", now=now)
@@ -352,9 +373,24 @@ def cancel_booking(
 def _release(booking: Booking, status: str, *, by: User | None, reason: str, refund: str,
              now: datetime.datetime) -> None:  # fmt: skip
     """Free the slot and give back what the booking took, as chosen: its credits (to their grants), its money (the
-    consumption withdrawn before billing, a credit note of its line after), or its money as credits."""
+    consumption withdrawn before billing, a credit note of its line after; a prepaid booking's invoice credited), or
+    its money as credits. A prepaid request not paid yet always has its invoice cancelled (there is nothing to
+    refund)."""
     done = ""
-    if refund and booking.payment == Booking.Payment.CREDITS:
+    # The new status is written first: a credit note below cancels a prepaid booking's invoice, and billing's
+    # « invoice.cancelled » must find the booking released already (prepaid.on_invoice_cancelled).
+    Booking.objects.filter(pk=booking.pk).update(status=status)
+    if booking.payment == Booking.Payment.PREPAID and booking.invoice_id:
+        if prepaid.awaiting_payment(booking):
+            prepaid.cancel_invoice(booking.invoice, by=by, reason=_("Réservation non payée annulée"))
+        elif refund == Booking.Refund.CREDITS:
+            amount = availability.settings_of(booking.space).credits_per_hour * booking.hours * booking.seats
+            credits.gesture(company=booking.company, contact=booking.contact, amount=max(amount, CENT), by=by,
+                            booking=booking, note=_("Réservation annulée remboursée en crédits"))  # fmt: skip
+            done = Booking.Refund.CREDITS
+        elif refund and prepaid.cancel_invoice(booking.invoice, by=by, reason=_("Annulation de la réservation")):
+            done = Booking.Refund.MONEY
+    elif refund and booking.payment == Booking.Payment.CREDITS:
         credits.refund(booking=booking, by=by)
         done = Booking.Refund.CREDITS
     elif refund and booking.payment == Booking.Payment.INVOICE and booking.consumption_id:
@@ -399,10 +435,53 @@ def _credit_note(booking: Booking, by: User | None) -> None:
 
 
 def _expire(booking: Booking, now: datetime.datetime) -> None:
-    _release(booking, Booking.Status.EXPIRED, by=None, reason=_("Demande sans réponse à temps"),
-             refund=Booking.Refund.CREDITS, now=now)  # fmt: skip
+    unpaid = booking.payment == Booking.Payment.PREPAID and not prepaid.is_paid(booking)
+    _release(booking, Booking.Status.EXPIRED, by=None,
+             reason=_("Paiement non reçu à temps") if unpaid else _("Demande sans réponse à temps"),
+             refund=Booking.Refund.MONEY if booking.payment == Booking.Payment.PREPAID else Booking.Refund.CREDITS,
+             now=now)  # fmt: skip
     journal.record(actor=None, action="booking.expired", obj=booking, changes={"expires_at": booking.expires_at})
     transaction.on_commit(lambda: notifications.booking_changed(booking.pk, "expired"))
+
+
+def prepayment_received(booking: Booking, now: datetime.datetime | None = None) -> Booking:
+    """The invoice of a prepaid request is paid (billing's « invoice.paid », through `prepaid.on_invoice_paid`):
+    confirmed at once on a space with auto-accept, otherwise submitted to the staff, who then have the space's
+    response delay to answer. Nothing happens to a booking already released (paid too late)."""
+    now = now or timezone.now()
+    booking = _locked(booking)
+    if booking.status != Booking.Status.REQUESTED or booking.payment != Booking.Payment.PREPAID:
+        return booking
+    options = availability.settings_of(booking.space)
+    if options.auto_accept or booking.channel != Booking.Channel.PORTAL:
+        booking.status, booking.decided_at, booking.expires_at = Booking.Status.CONFIRMED, now, None
+        booking.sequence += 1
+        event = "confirmed"
+    else:
+        booking.expires_at = min(now + datetime.timedelta(hours=options.request_hours), booking.starts_at)
+        event = "paid"
+    booking.save(update_fields=["status", "decided_at", "expires_at", "sequence"])
+    journal.record(actor=None, action="booking.prepaid", obj=booking,
+                   changes={"status": booking.status, "invoice": booking.invoice_id})  # fmt: skip
+    transaction.on_commit(lambda: notifications.booking_changed(booking.pk, event))
+    return booking
+
+
+def invoice_cancelled(booking: Booking, by: User | None) -> Booking:
+    """The staff cancelled a prepaid booking's invoice with a credit note (billing's « invoice.cancelled »): the
+    booking is cancelled and its slot freed (DESIGN: « a prepaid invoice is cancelled → bookings release the
+    slot »); the credit note is its refund."""
+    booking = _locked(booking)
+    if booking.status not in Booking.HOLDING:
+        return booking
+    _release(booking, Booking.Status.CANCELLED, by=by, reason=_("Facture annulée par un avoir"), refund="",
+             now=timezone.now())  # fmt: skip
+    booking.refund = Booking.Refund.MONEY
+    booking.save(update_fields=["refund"])
+    journal.record(actor=by, action="booking.cancelled", obj=booking,
+                   changes={"reason": booking.reason, "refund": booking.refund})  # fmt: skip
+    transaction.on_commit(lambda: notifications.booking_changed(booking.pk, "cancelled"))
+    return booking
 
 
 def expire_requests(*, now: datetime.datetime | None = None) -> int:

@@ -237,6 +237,11 @@ def _grant_periods(assignment: PlanAssignment, until: datetime.date, by: User | 
     return made
 
 
+def grant_due(assignment: PlanAssignment, today: datetime.date, by: User | None = None) -> int:
+    """Grant the periods of a plan that has just become active (a purchase paid)."""
+    return _grant_periods(assignment, today, by)
+
+
 @transaction.atomic
 def assign_plan(
     *, company: Company, by: User | None, data: dict[str, Any], today: datetime.date | None = None,

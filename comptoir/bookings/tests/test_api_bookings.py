@@ -88,6 +88,19 @@ def test_create_books_the_slot_billed_by_the_monthly_run(admin, api_client, room
     assert booking.consumption is not None and booking.consumption.unit_price == Decimal("60.00")
 
 
+def test_create_prepaid_issues_the_invoice_at_once(admin, api_client, room, company, monday):  # type: ignore[no-untyped-def]
+    from comptoir.billing.models import Invoice
+
+    response = api_client(admin).post(f"{API}/", body(room, company, at(monday, 10), at(monday, 12), payment="prepaid"),
+                                      format="json")  # fmt: skip
+
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert (data["status"], data["payment"], data["consumption"]) == ("confirmed", "prepaid", None)
+    invoice = Invoice.objects.get(pk=data["invoice"])
+    assert (invoice.status, invoice.origin, invoice.total_excl_vat) == ("issued", "online", Decimal("60.00"))
+
+
 def test_a_taken_slot_is_409_with_the_conflicting_slot_and_nothing_is_written(admin, api_client, room, company, monday):  # type: ignore[no-untyped-def]
     api = api_client(admin)
     first = api.post(f"{API}/", body(room, company, at(monday, 10), at(monday, 11)), format="json")

@@ -83,3 +83,16 @@ def test_building_twice_adds_no_booking(built):
     again = demo.build_demo()
     assert Booking.objects.filter(organization=built.organization).count() == count
     assert "bookings" not in again.created
+
+
+def test_the_portal_member_paid_an_office_up_front_and_bought_a_pack_online(built):
+    member = Contact.objects.get(organization=built.organization,
+                                 email__startswith=f"{PORTAL_MEMBER_LOCAL_PART}@")  # fmt: skip
+    assert SpaceBooking.objects.filter(organization=built.organization, prepayment=True,
+                                       space__kind="drop_in_office").exists()  # fmt: skip
+    prepaid_booking = Booking.objects.select_related("invoice").get(company=member.company, payment="prepaid")
+    assert prepaid_booking.status == Booking.Status.CONFIRMED
+    assert (prepaid_booking.invoice.origin, prepaid_booking.invoice.payment_status) == ("online", "paid")
+    bought = PlanAssignment.objects.select_related("invoice").get(company=member.company, invoice__isnull=False)
+    assert bought.status == PlanAssignment.Status.ACTIVE and bought.invoice.payment_status == "paid"
+    assert CreditEntry.objects.filter(assignment=bought, kind="grant").count() == 1
