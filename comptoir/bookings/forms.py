@@ -374,3 +374,46 @@ class BlockForm(StyledFormMixin, forms.Form):
             day += datetime.timedelta(days=1)
         cleaned["slots"] = slots
         return cleaned
+
+
+class FeedForm(StyledFormMixin, forms.Form):
+    """« Créer un abonnement calendrier »: for a space (chosen among the viewer's bookable spaces) or for a member
+    (found by e-mail: the organization has too many members for a list)."""
+
+    FOR_CHOICES = [("space", _("Un espace")), ("contact", _("Un membre"))]
+
+    target = forms.ChoiceField(label=_("Abonnement pour"), choices=FOR_CHOICES, initial="space",
+                               widget=forms.RadioSelect)  # fmt: skip
+    space = SpaceChoiceField(label=_("Espace"), queryset=Space.objects.none(), required=False,
+                             empty_label=_("Choisir…"))  # fmt: skip
+    email = forms.EmailField(label=_("E-mail du membre"), required=False,
+                             help_text=_("L'adresse e-mail du membre, telle qu'elle figure sur sa fiche."))  # fmt: skip
+
+    def __init__(self, *args: Any, user: Any, organization: Any, **kwargs: Any) -> None:
+        from comptoir.bookings.selectors import bookable_spaces_for
+
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        self.fields["space"].queryset = bookable_spaces_for(user, organization)
+        self.contacts = contacts_for(user, organization).filter(is_active=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["contact"] = None
+        if data.get("target") == "contact":
+            data["space"] = None
+            email = data.get("email")
+            if not email:
+                if "email" not in self.errors:
+                    self.add_error("email", _("Indiquez l'e-mail du membre."))
+                return data
+            found = list(self.contacts.filter(email__iexact=email).select_related("company")[:2])
+            if not found:
+                self.add_error("email", _("Aucun membre actif n'a cette adresse e-mail."))
+            elif len(found) > 1:
+                self.add_error("email", _("Plusieurs membres ont cette adresse : créez l'abonnement par l'API."))
+            else:
+                data["contact"] = found[0]
+        elif not data.get("space") and "space" not in self.errors:
+            self.add_error("space", _("Choisissez l'espace."))
+        return data

@@ -81,6 +81,45 @@ def create_feed(
 
 
 @transaction.atomic
+def renew_member_feed(*, member: Contact, by: User | None) -> tuple[CalendarFeed, str]:
+    """« Synchroniser avec mon agenda » in the portal: the member's own subscription URL — a new one, their earlier
+    ones revoked (the address is shown once: asking again replaces it). Open to every member with portal access."""
+    from comptoir.crm import capabilities
+
+    capabilities.require(member, "make_free_bookings")
+    now = timezone.now()
+    for feed in CalendarFeed.objects.select_for_update().filter(contact=member, revoked_at=None):
+        feed.revoked_at = now
+        feed.save(update_fields=["revoked_at"])
+        journal.record(actor=by, action="calendar_feed.revoked", obj=member, changes={"feed": feed.pk})
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    feed = CalendarFeed.objects.create(organization_id=member.organization_id, contact=member,
+                                       token_hash=hash_token(raw), created_by=_user(by))  # fmt: skip
+    journal.record(actor=by, action="calendar_feed.created", obj=member, changes={"feed": feed.pk, "portal": True})
+    return feed, raw
+
+
+def member_feed(member: Contact) -> CalendarFeed | None:
+    """The member's active subscription, if any (the portal says whether one runs and since when)."""
+    return CalendarFeed.objects.filter(contact=member, revoked_at=None).order_by("-created_at", "-pk").first()
+
+
+def _user(by: User | None) -> User | None:
+    return by if getattr(by, "is_authenticated", False) else None
+
+
+@transaction.atomic
+def revoke_member_feed(*, member: Contact, by: User | None) -> int:
+    """« Couper la synchronisation » in the portal: the member's subscriptions revoked. Returns how many."""
+    feeds = list(CalendarFeed.objects.select_for_update().filter(contact=member, revoked_at=None))
+    for feed in feeds:
+        feed.revoked_at = timezone.now()
+        feed.save(update_fields=["revoked_at"])
+        journal.record(actor=by, action="calendar_feed.revoked", obj=member, changes={"feed": feed.pk})
+    return len(feeds)
+
+
+@transaction.atomic
 def revoke_feed(*, feed: CalendarFeed, by: User | None) -> CalendarFeed:
     """Stop a feed for good: its URL answers 404 from now on."""
     rights.require(by, CHANGE_RIGHT, feed.organization_id)

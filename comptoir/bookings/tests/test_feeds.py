@@ -227,3 +227,81 @@ def test_staff_page_rights_and_tenancy(org, other_org, admin, other_admin, staff
 
     technician = staff_client(staff_of("technician"))
     assert technician.get(reverse("bookings:feed_list")).status_code == 403
+
+
+# --------------------------------------------------------------------------------------------------
+# « Créer un abonnement » in the back office; the member's own feed (portal)
+# --------------------------------------------------------------------------------------------------
+def test_the_staff_create_a_spaces_feed_and_see_its_address_once(org, admin, client, room):  # type: ignore[no-untyped-def]
+    client.force_login(admin)
+    assert client.get(reverse("bookings:feed_create")).status_code == 200
+
+    response = client.post(reverse("bookings:feed_create"), {"target": "space", "space": room.pk})
+
+    assert response.status_code == 200
+    feed = CalendarFeed.objects.get()
+    assert feed.space == room and feed.contact is None
+    url = response.context["url"]
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert hashlib.sha256(token.encode()).hexdigest() == feed.token_hash
+    assert response.context["webcal"].startswith("webcal://")
+    assert client.get(url_of(token)).status_code == 200
+    listing = client.get(reverse("bookings:feed_list"))
+    assert "Créer un abonnement" in listing.content.decode() and f'id="feed-{feed.pk}"' in listing.content.decode()
+
+
+def test_the_staff_create_a_members_feed_by_email(org, admin, client, member):  # type: ignore[no-untyped-def]
+    member.email = "elodie.durand@client.test"
+    member.save()
+    client.force_login(admin)
+
+    response = client.post(reverse("bookings:feed_create"), {"target": "contact", "email": "Elodie.Durand@client.test"})
+
+    assert response.status_code == 200
+    assert CalendarFeed.objects.get().contact == member
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"target": "space"}, "space"),
+        ({"target": "space", "space": "999999"}, "space"),
+        ({"target": "contact"}, "email"),
+        ({"target": "contact", "email": "personne@nulle-part.test"}, "email"),
+        ({"target": "contact", "email": "pas-un-email"}, "email"),
+        ({"target": "autre"}, "target"),
+    ],
+)
+def test_bad_feed_input_is_refused_at_its_field_and_creates_nothing(org, admin, client, room, data, field):  # type: ignore[no-untyped-def]
+    client.force_login(admin)
+
+    response = client.post(reverse("bookings:feed_create"), data)
+
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert not CalendarFeed.objects.exists()
+
+
+def test_creating_a_feed_needs_the_right(org, staff_of, client):  # type: ignore[no-untyped-def]
+    client.force_login(staff_of("technician"))
+    assert client.get(reverse("bookings:feed_create")).status_code in (403, 404)
+
+
+def test_a_member_renews_their_own_feed_and_the_old_address_stops(org, member):  # type: ignore[no-untyped-def]
+    from comptoir.crm.models import Contact
+
+    member.company_role, member.has_portal_access = Contact.CompanyRole.USER, True
+    member.save()
+    _first, first_raw = services.renew_member_feed(member=member, by=None)
+    second, second_raw = services.renew_member_feed(member=member, by=None)
+
+    assert services.find_feed(first_raw) is None and services.find_feed(second_raw) == second
+    assert services.member_feed(member) == second
+    assert services.revoke_member_feed(member=member, by=None) == 1
+    assert services.find_feed(second_raw) is None and services.member_feed(member) is None
+
+
+def test_a_member_without_portal_access_gets_no_feed(org, member):  # type: ignore[no-untyped-def]
+    with pytest.raises(RightsError):
+        services.renew_member_feed(member=member, by=None)
+    assert not CalendarFeed.objects.exists()
