@@ -131,4 +131,6 @@ register_tenant_object("plan", lambda organization: PlanAssignmentFactory(
     company=CompanyFactory(organization=organization)))  # fmt: skip
 register_tenant_object("calendarfeed", lambda organization: CalendarFeedFactory(
     contact=ContactFactory(company=CompanyFactory(organization=organization))))  # fmt: skip
+register_tenant_object("spacebooking", lambda organization: SpaceBookingFactory(  # the API's id is the space's
+    space=RoomFactory(organization=organization, center=CenterFactory(organization=organization))).space)  # fmt: skip
 __all__ = ["CenterFactory", "ContactFactory", "OrganizationFactory"]

@@ -331,3 +331,19 @@ def test_the_staff_crediting_a_pending_purchase_cancels_it(org, admin, member):
 
     assignment.refresh_from_db()
     assert assignment.status == PlanAssignment.Status.CANCELLED
+
+
+def test_the_payment_link_of_an_expired_prepaid_booking_stops(org, center, member, monday):
+    from comptoir.payments.models import PaymentLink
+    from comptoir.payments.services import links
+
+    room = prepaid_room(org, center)
+    booking = portal_book(org, member, room, at(monday, 10), at(monday, 12))
+    link, token = prepaid.pay_link(invoice=booking.invoice, member=member, by=None)
+    assert links.link_state(links.find_link(token)).payable
+
+    services.expire_requests(now=timezone.now() + datetime.timedelta(hours=1))
+
+    link.refresh_from_db()
+    assert link.status == PaymentLink.Status.CANCELLED
+    assert links.link_state(links.find_link(token)).code == "cancelled"

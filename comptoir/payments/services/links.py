@@ -131,6 +131,19 @@ def cancel_link(*, link: PaymentLink, by: User | None) -> PaymentLink:
     return link
 
 
+def invoice_cancelled(*, invoice: Invoice, by: User | None = None, **_payload: Any) -> int:
+    """Billing's « invoice.cancelled » (a credit note for all of it): its active links stop at once, so the payer's
+    page says the link is cancelled rather than offering to pay nothing. Returns how many."""
+    stopped = 0
+    for link in PaymentLink.objects.select_for_update().filter(invoice_id=invoice.pk, status=PaymentLink.Status.ACTIVE):
+        link.status = PaymentLink.Status.CANCELLED
+        link.save(update_fields=["status"])
+        journal.record(actor=by, action="paymentlink.cancelled", obj=link,
+                       changes={"status": ["active", "cancelled"], "invoice_cancelled": invoice.pk})  # fmt: skip
+        stopped += 1
+    return stopped
+
+
 def send_link(*, link: PaymentLink, token: str, by: User | None, to: list[str] | None = None,
               check_rights: bool = True) -> list[str]:  # fmt: skip
     """« Envoyer par e-mail »: the link to the company's billing contacts (or `to`). Returns the addresses."""

@@ -401,3 +401,15 @@ def test_an_overpayment_through_two_links_becomes_the_credit_balance(client, org
 
     assert refused.status_code == 410
     assert Payment.objects.count() == 1 and credit_balance(company) == 0
+
+
+def test_crediting_the_whole_invoice_cancels_its_active_links(invoice, admin):
+    from comptoir.billing.services.invoices import credit_invoice
+
+    link, token = services.create_link(invoice=invoice, by=admin)
+
+    credit_invoice(invoice=invoice, by=admin, reason="Erreur de facturation")
+
+    link.refresh_from_db()
+    assert link.status == PaymentLink.Status.CANCELLED
+    assert services.link_state(services.find_link(token)).code == "cancelled"
