@@ -359,7 +359,7 @@ def _spaces(center: Center) -> list[Space]:
     spaces = list(
         Space.objects.filter(
             organization_id=center.organization_id, center=center, is_active=True, kind__in=ROW_KINDS
-        ).order_by("name", "id")
+        ).select_related("booking").order_by("name", "id")
     )
     order = {kind: index for index, kind in enumerate(ROW_KINDS)}
     return sorted(spaces, key=lambda space: (order[space.kind], space.name.lower(), space.pk))
