@@ -20,6 +20,7 @@ class Entry:
     icon: str
     order: int = 100
     capability: str | None = None  # shown only to a member holding it in one of their companies
+    phone: bool = True  # in the phone's bottom bar; otherwise in its « Compte » sheet (the bar holds five or six)
 
 
 ENTRIES: list[Entry] = [
@@ -44,7 +45,7 @@ def _capabilities(request: HttpRequest) -> frozenset[str]:
 
 
 def menu_for(request: HttpRequest) -> list[dict]:
-    """[{label, url, icon, is_active}] in menu order, without the entries the member may not use."""
+    """[{label, url, icon, is_active, phone}] in menu order, without the entries the member may not use."""
     current = request.resolver_match.view_name if request.resolver_match else ""
     held = _capabilities(request) if any(entry.capability for entry in ENTRIES) else frozenset()
     return [
@@ -53,6 +54,7 @@ def menu_for(request: HttpRequest) -> list[dict]:
             "url": reverse(entry.url_name),
             "icon": entry.icon,
             "is_active": entry.url_name == current,
+            "phone": entry.phone,
         }
         for entry in sorted(ENTRIES, key=lambda entry: entry.order)
         if entry.capability is None or entry.capability in held

@@ -8,6 +8,8 @@ from comptoir.portal import views, views_documents, views_invoices
 PAYMENT_AREAS = ["views_pay", "views_mandates", "views_payments"]
 # « Réservations » (bookings issue): its own module and `urlpatterns`, collected the same way.
 BOOKING_AREAS = ["views_bookings"]
+# « Formules » (packs bought and paid in the portal): the same.
+PLAN_AREAS = ["views_plans"]
 
 app_name = "portal"
 
@@ -35,4 +37,5 @@ urlpatterns = [
     ),
     *collect("comptoir.portal", PAYMENT_AREAS, "urlpatterns"),
     *collect("comptoir.portal", BOOKING_AREAS, "urlpatterns"),
+    *collect("comptoir.portal", PLAN_AREAS, "urlpatterns"),
 ]

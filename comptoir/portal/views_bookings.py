@@ -8,7 +8,12 @@ costs and their balance, and follows their bookings (upcoming, past, cancel befo
 - /portal/bookings/new/<space>/ — a slot picked: choose its end among the free ones, see the price (`price_of`)
   and the credits cost next to the balance, choose credits or invoice, confirm (`create_booking(member=...)`).
 - /portal/bookings/<pk>/cancel/ (POST) — `cancel_booking(member=...)`, refused after the space's deadline.
+- /portal/bookings/<pk>/pay/ (POST) — a booking on a space « paiement à la réservation » waiting for its payment:
+  a new payment link (`prepaid.pay_link`), then the payer's page (/portal/pay/<token>/).
 - /portal/bookings/<pk>/invitation.ics — the booking's iCalendar invitation (`calendar.invitation`).
+- /portal/bookings/calendar/ (POST) — « Synchroniser avec mon agenda »: the member's private subscription address
+  (`feeds.renew_member_feed`: a new one, the earlier one stopped), shown once; /portal/bookings/calendar/stop/ (POST)
+  cuts it.
 
 Who: every company role may book (capability "make_free_bookings"); the services refuse a paid booking to a
 « user » (frontmanager §2) and the page says why. Which bookings a member sees: administrators and managers see
@@ -16,6 +21,11 @@ their company's bookings (they book and cancel for the team, they see what the c
 sees only their own. A member of several companies acts through one membership at a time (the `member` query
 parameter, defaulting to the first). Other bookings, other companies' and other organizations' answer 404.
 Times are shown and parsed in the space's center timezone.
+
+Paid up front (desk « pré-paiement »): on a space with `SpaceBooking.prepayment`, a booking paid in money is
+invoiced at once and holds its slot `prepaid.PAYMENT_MINUTES` while the member pays by card; the confirmation page
+says so (« Réserver et payer ») and sends the member to the payment page; the list shows « En attente de paiement »
+with « Payer » until it is paid (then confirmed, or « Payée, en attente de confirmation » on a space on request).
 """
 
 from __future__ import annotations
@@ -40,7 +50,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from comptoir.bookings import calendar
 from comptoir.bookings.models import Booking
-from comptoir.bookings.services import availability, credits
+from comptoir.bookings.services import availability, credits, feeds, prepaid
 from comptoir.bookings.services import bookings as services
 from comptoir.catalog.models import Space
 from comptoir.core.errors import Conflict, DomainError, RightsError, ValidationFailed
@@ -101,7 +111,7 @@ def _booking(request: HttpRequest, pk: int) -> tuple[Booking, Contact]:
     members = _members(request)
     booking = (
         _visible(members).filter(organization=request.portal_organization, pk=pk)  # type: ignore[attr-defined]
-        .select_related("space__center", "space__booking", "center", "company", "contact").first()
+        .select_related("space__center", "space__booking", "center", "company", "contact", "invoice").first()
     )  # fmt: skip
     if booking is None:
         raise Http404
@@ -122,6 +132,10 @@ class Row:
     deadline: datetime.datetime | None
     deadline_text: str
     cancellable: bool
+    awaiting_payment: bool  # prepaid, its invoice not paid yet: « Payer »
+    paid_request: bool  # prepaid and paid, waiting for the staff's answer
+    pay_before: str  # when an unpaid prepaid booking releases its slot
+    payment_overdue: bool = False  # unpaid past its delay: being released
 
 
 def _rows(bookings: list[Booking], now: datetime.datetime) -> list[Row]:
@@ -130,10 +144,16 @@ def _rows(bookings: list[Booking], now: datetime.datetime) -> list[Row]:
         tz = booking.center.tz
         start, end = booking.starts_at.astimezone(tz), booking.ends_at.astimezone(tz)
         deadline = services.cancellation_deadline(booking) if booking.holds_slot else None
+        awaiting = prepaid.payable(booking, now)
+        overdue = not awaiting and prepaid.awaiting_payment(booking)  # its delay is over: released soon
         rows.append(Row(
             booking=booking, day=date_format(start, "SHORT_DATE_FORMAT"), start=f"{start:%H:%M}",
             end=f"{end:%H:%M}", deadline=deadline, deadline_text=_local(deadline, tz) if deadline else "",
             cancellable=deadline is not None and now <= deadline and booking.ends_at > now,
+            awaiting_payment=awaiting, payment_overdue=overdue,
+            pay_before=f"{booking.expires_at.astimezone(tz):%H:%M}" if awaiting and booking.expires_at else "",
+            paid_request=(booking.payment == Booking.Payment.PREPAID and booking.status == Booking.Status.REQUESTED
+                          and prepaid.is_paid(booking)),
         ))  # fmt: skip
     return rows
 
@@ -152,7 +172,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     visible = (
         _visible(members).filter(organization=request.portal_organization)  # type: ignore[attr-defined]
-        .select_related("space__booking", "center", "company", "contact")
+        .select_related("space__booking", "center", "company", "contact", "invoice")
     )  # fmt: skip
     upcoming = list(visible.filter(ends_at__gt=now, status__in=Booking.HOLDING).order_by("starts_at", "pk")[:100])
     past_queryset = visible.exclude(pk__in=[booking.pk for booking in upcoming]).order_by("-starts_at", "-pk")
@@ -162,6 +182,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
             "member": contact,
             "balance": credits.balance(contact.company, contact),
             "ledger": list(credits.ledger(contact.company, contact)[:LEDGER_LINES]),
+            "feed": feeds.member_feed(contact),
         }
         for contact in members
     ]
@@ -312,6 +333,9 @@ def book_space(request: HttpRequest, pk: int) -> HttpResponse:
     can_pay = capabilities.can(member, "make_paid_bookings")
     enough = cost > 0 and balance >= cost
     payment = data.get("payment") or (Booking.Payment.CREDITS if enough else Booking.Payment.INVOICE)
+    options = availability.settings_of(space)
+    # Paid in money on a space « paiement à la réservation »: invoiced now, paid by card at the next step.
+    prepayment = options.prepayment and price > 0 and can_pay
     if request.method == "POST" and not errors:
         try:
             booking = services.create_booking(
@@ -333,6 +357,8 @@ def book_space(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             error, status = exc.message, 400
         else:
+            if prepaid.awaiting_payment(booking):
+                return _to_payment(request, booking, member)
             if booking.status == Booking.Status.REQUESTED:
                 messages.success(request, _("Votre demande de réservation est envoyée : l'accueil va la confirmer."))
             else:
@@ -346,14 +372,40 @@ def book_space(request: HttpRequest, pk: int) -> HttpResponse:
         start=f"{local_start:%H:%M}" if local_start else "", ends=[f"{end.astimezone(tz):%H:%M}" for end in ends],
         end=f"{ends_at.astimezone(tz):%H:%M}" if ends_at else "", seats=seats, shared=availability.is_shared(space),
         price=price, discount=discount, cost=cost, balance=balance, enough=enough, can_pay=can_pay, payment=payment,
-        auto_accept=availability.settings_of(space).auto_accept, errors=errors, error=error,
+        auto_accept=options.auto_accept, prepayment=prepayment, payment_minutes=prepaid.PAYMENT_MINUTES,
+        errors=errors, error=error,
         title=data.get("title", ""), several_companies=len(members) > 1,
     ), status=status)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------------
-# Cancel, invitation
+# Pay (a prepaid booking), cancel, invitation
 # --------------------------------------------------------------------------------------------------
+def _to_payment(request: HttpRequest, booking: Booking, member: Contact) -> HttpResponse:
+    """A fresh payment link for the booking's invoice, then the payer's page; the list with the reason if refused."""
+    try:
+        _link, token = prepaid.pay_link(invoice=booking.invoice, member=member, by=request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:bookings")
+    return redirect(reverse("portal:pay", args=[token]))
+
+
+@never_cache
+@member_required
+@require_POST
+def pay(request: HttpRequest, pk: int) -> HttpResponse:
+    """« Payer » a booking waiting for its payment (the link of the first attempt may be lost or expired)."""
+    booking, member = _booking(request, pk)
+    if prepaid.awaiting_payment(booking) and not prepaid.payable(booking):
+        messages.error(request, _("Le délai de paiement de cette réservation est dépassé : son créneau est libéré."))
+        return redirect("portal:bookings")
+    if not prepaid.awaiting_payment(booking):
+        messages.error(request, _("Cette réservation n'attend pas de paiement."))
+        return redirect("portal:bookings")
+    return _to_payment(request, booking, member)
+
+
 @never_cache
 @member_required
 @require_POST
@@ -379,10 +431,47 @@ def invitation(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+# --------------------------------------------------------------------------------------------------
+# « Synchroniser avec mon agenda »: the member's own calendar subscription
+# --------------------------------------------------------------------------------------------------
+@never_cache
+@member_required
+@require_POST
+def calendar_sync(request: HttpRequest) -> HttpResponse:
+    """A new private subscription address for the member (their earlier one stops), shown this once."""
+    member, members = _member(request)
+    try:
+        feed, raw = feeds.renew_member_feed(member=member, by=request.user)  # type: ignore[arg-type]
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:bookings")
+    url = request.build_absolute_uri(reverse("bookings:calendar_feed", args=[raw]))
+    return render(request, "portal/bookings/calendar.html", portal_context(
+        request, member=member, several_companies=len(members) > 1, feed=feed, url=url,
+        webcal="webcal://" + url.split("://", 1)[1],
+    ))  # fmt: skip
+
+
+@never_cache
+@member_required
+@require_POST
+def calendar_stop(request: HttpRequest) -> HttpResponse:
+    """« Couper la synchronisation »: the member's subscription address stops answering."""
+    member, _members_list = _member(request)
+    if feeds.revoke_member_feed(member=member, by=request.user):  # type: ignore[arg-type]
+        messages.success(request, _("La synchronisation est coupée : l'ancienne adresse ne répond plus."))
+    else:
+        messages.info(request, _("Aucune synchronisation n'était active."))
+    return redirect("portal:bookings")
+
+
 urlpatterns = [
     path("bookings/", bookings, name="bookings"),
+    path("bookings/calendar/", calendar_sync, name="booking_calendar"),
+    path("bookings/calendar/stop/", calendar_stop, name="booking_calendar_stop"),
     path("bookings/new/", new_booking, name="booking_new"),
     path("bookings/new/<int:pk>/", book_space, name="booking_space"),
     path("bookings/<int:pk>/cancel/", cancel, name="booking_cancel"),
+    path("bookings/<int:pk>/pay/", pay, name="booking_pay"),
     path("bookings/<int:pk>/invitation.ics", invitation, name="booking_ics"),
 ]

@@ -94,6 +94,12 @@ def pay_link(*, invoice: Invoice, member: Contact, by: User | None) -> tuple[Any
     return links.create_link(invoice=invoice, by=by, expires_in_days=links.PORTAL_VALIDITY_DAYS, check_rights=False)
 
 
+def payable(booking: Booking, now: datetime.datetime | None = None) -> bool:
+    """A prepaid request the member may still pay: unpaid and its payment delay not over (past it, the daily job
+    or the next write on the space releases it)."""
+    return awaiting_payment(booking) and (booking.expires_at is None or booking.expires_at > (now or timezone.now()))
+
+
 # --------------------------------------------------------------------------------------------------
 # Plans bought in the portal
 # --------------------------------------------------------------------------------------------------
@@ -171,7 +177,7 @@ def on_invoice_paid(*, invoice: Invoice, **_payload: Any) -> None:
 
     for booking in Booking.objects.filter(invoice=invoice, status=Booking.Status.REQUESTED):
         bookings.prepayment_received(booking)
-    for assignment in PlanAssignment.objects.select_for_update().select_related("plan", "company").filter(
+    for assignment in PlanAssignment.objects.select_for_update(of=("self",)).select_related("plan", "company").filter(
         invoice=invoice, status=PlanAssignment.Status.PENDING
     ):  # fmt: skip
         _activate(assignment)
@@ -202,7 +208,9 @@ def expire_purchases(*, now: datetime.datetime | None = None) -> int:
         "pk", flat=True
     ):  # fmt: skip
         with transaction.atomic():
-            assignment = PlanAssignment.objects.select_for_update().select_related("invoice", "plan").get(pk=pk)
+            assignment = (
+                PlanAssignment.objects.select_for_update(of=("self",)).select_related("invoice", "plan").get(pk=pk)
+            )
             if assignment.status != PlanAssignment.Status.PENDING or (
                 assignment.invoice_id and assignment.invoice.payment_status == Invoice.PaymentStatus.PAID
             ):
