@@ -6,9 +6,10 @@ ten a coworking area of 12 seats, the rest meeting rooms and drop-in offices), t
 bookings of 1 to 3 hours between 8:00 and 19:00 UTC, never overlapping on a space holding one booking at a time, one
 in ten cancelled; the coworking areas hold overlapping bookings within their seats.
 
-- `bookings.free_spaces.2000000`: « which of 2,000 spaces are free for this slot » through `free_spaces` (the
-  service the UI and the API call: exclusive spaces by one NOT EXISTS over the holding index, coworking areas by
-  their peak seats, the centers' opening hours and blocked slots); raw = the same NOT EXISTS in plain SQL.
+- `bookings.free_spaces.2000000`: « which of 2,000 spaces are free for this slot » through `free_space_ids` (what
+  the UI and the API call: one statement with the centers' opening hours, the overlapping bookings per space read
+  from one range of the organization's bookings, the seats of the coworking areas and the blocked slots); raw = one
+  NOT EXISTS per space over the holding index, in plain SQL.
 - `bookings.create.contention`: 50 clients (threads, one connection each) book the same slot of one room at once
   through `create_booking`: exactly one booking, 49 « slot taken » refusals, no other error; rows = 50 attempts.
   Raw = 50 single-row inserts of the same booking by one connection.

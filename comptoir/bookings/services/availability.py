@@ -308,31 +308,132 @@ def bookable_spaces(organization_id: int) -> QuerySet[Space]:
 
 KINDS = (Space.Kind.MEETING_ROOM, Space.Kind.DROP_IN_OFFICE, Space.Kind.COWORKING_AREA, Space.Kind.SHARED_OFFICE)
 
-# The spaces holding one booking at a time that no holding booking overlaps: the query a DBA would write, in SQL
-# so that the hot path pays no query-building cost (`comptoir bench bookings.free_spaces`). The booking range
-# (start − 1 day, end) walks the partial index booking_holding_idx (space_id, starts_at).
-FREE_SPACES_SQL = """
-SELECT s.id, s.center_id, s.kind, s.capacity, s.amenities, s.name
-FROM catalog_space s
-WHERE s.organization_id = %s AND s.is_active AND s.is_bookable AND s.kind IN ({kinds}) {filters}
-AND NOT EXISTS (
-    SELECT 1 FROM bookings_booking b
-    WHERE b.space_id = s.id AND b.status IN ('requested', 'confirmed') AND b.exclusive
-    AND b.starts_at > %s AND b.starts_at < %s AND b.ends_at > %s
-    AND (b.status = 'confirmed' OR b.expires_at > %s)
+# `free_space_ids` is one statement, the query a DBA would write, in SQL so that the hot path pays no query-building
+# cost (`comptoir bench bookings.free_spaces`). The holding bookings overlapping [start, end) are the organization's
+# bookings requested or confirmed that start in (start − 1 day, end) (a booking lasts less than a day) and end after
+# the start, a request holding its slot until it expires.
+HOLDING_SQL = (
+    "b.organization_id = %(organization)s AND b.status IN ('requested', 'confirmed') AND b.starts_at > %(day_before)s "
+    "AND b.starts_at < %(end)s AND b.ends_at > %(start)s "
+    "AND (b.status = 'confirmed' OR b.expires_at IS NULL OR b.expires_at > %(now)s)"
 )
+
+# `busy`: per space, whether an exclusive booking overlaps the slot and the sum of the overlapping bookings' seats —
+# one range of the index booking_org_start_idx (organization, starts_at) for all the spaces, instead of one lookup
+# per space. A space is free when no exclusive booking overlaps it (a coworking area is booked exclusively as a
+# whole), no active block covers it or its whole center, and, for a coworking area, when `seats` seats are left at
+# every instant of the slot: one booking too wide rules an area out, the sum of the overlapping seats clears most
+# others, the rest come back marked (`recount`: their capacity) and their peak is counted in Python (`peak_seats`).
+# Centers sort by their names' code points (Python's order: `COLLATE "C"` on PostgreSQL, SQLite's BINARY).
+BUSY_SQL = f"""busy AS (
+    SELECT b.space_id, MAX(CASE WHEN b.exclusive THEN 1 ELSE 0 END) AS exclusive, SUM(b.seats) AS seats,
+           MAX(b.seats) AS widest
+    FROM bookings_booking b{{index}} WHERE {HOLDING_SQL} GROUP BY b.space_id
+)"""
+FREE_SPACES_SQL = """WITH {with_}
+SELECT s.id, CASE WHEN s.kind = %(shared)s AND s.capacity - %(seats)s < u.seats THEN s.capacity END AS recount{columns}
+FROM catalog_space s JOIN {centers} c ON c.id = s.center_id LEFT JOIN busy u ON u.space_id = s.id
+WHERE s.organization_id = %(organization)s AND s.is_active AND s.is_bookable AND s.kind IN ({kinds}){filters}
+AND COALESCE(u.exclusive, 0) = 0 AND (s.kind <> %(shared)s OR s.capacity - %(seats)s >= COALESCE(u.widest, 0))
 AND NOT EXISTS (
     SELECT 1 FROM bookings_blockedslot k
     WHERE k.center_id = s.center_id AND k.cancelled_at IS NULL AND (k.space_id IS NULL OR k.space_id = s.id)
-    AND k.ends_at > %s AND k.starts_at < %s
+    AND k.ends_at > %(start)s AND k.starts_at < %(end)s
 )
-"""
+ORDER BY c.name{collate}, s.name{collate}, s.id"""
+
+# PostgreSQL: the centers open for the whole slot, from their opening hours on the slot's local day. The timezone
+# arithmetic runs once per timezone (z): the slot's local start, its day and weekday, and whether the UTC offset
+# stays the same from 26 hours before the slot to 26 hours after (then the day has no DST change and wall-clock
+# comparisons are exact). On a DST day an opening time is converted as `intervals_in` does (Python's fold=0): a
+# time the clocks skip or repeat takes the offset in force before the change, that is the offset of the day
+# before when the time read with it exists (PostgreSQL alone takes the later offset for a repeated time).
+_BEFORE = "(((($) - interval '24 hours') AT TIME ZONE z.tz) + interval '24 hours')"
+_UTC = f"(CASE WHEN ({_BEFORE} AT TIME ZONE z.tz) = ($) THEN {_BEFORE} ELSE (($) AT TIME ZONE z.tz) END)"
+_OPENS, _CLOSES = _UTC.replace("$", "z.day + h.opens_at"), _UTC.replace("$", "z.day + h.closes_at")
+OPEN_CENTERS_PG = f"""z AS MATERIALIZED (
+    SELECT t.tz, t.ls, t.ls::date AS day, EXTRACT(ISODOW FROM t.ls)::int - 1 AS weekday,
+           t.ls - %(start_utc)s::timestamp AS off,
+           (%(before)s::timestamptz AT TIME ZONE t.tz) - %(before_utc)s::timestamp = t.ls - %(start_utc)s::timestamp
+           AND (%(after)s::timestamptz AT TIME ZONE t.tz) - %(after_utc)s::timestamp
+               = t.ls - %(start_utc)s::timestamp AS steady
+    FROM (
+        SELECT d.tz, %(start)s::timestamptz AT TIME ZONE d.tz AS ls
+        FROM (SELECT DISTINCT timezone AS tz FROM core_center WHERE organization_id = %(organization)s) d
+    ) t
+), open_centers AS MATERIALIZED (
+    SELECT c.id, c.name FROM core_center c JOIN z ON z.tz = c.timezone
+    WHERE c.organization_id = %(organization)s AND EXISTS (
+        SELECT 1 FROM core_openinghours h
+        WHERE h.center_id = c.id AND h.weekday = z.weekday AND CASE WHEN z.steady
+            THEN z.day + h.opens_at <= z.ls AND %(end_utc)s::timestamp + z.off <= z.day + h.closes_at
+            ELSE {_OPENS} <= %(start)s::timestamptz AND %(end)s::timestamptz <= {_CLOSES} AND {_CLOSES} > {_OPENS}
+        END
+    )
+), """
+
+# SQLite has no timezones: the opening hours are checked by `_sqlite_open` (registered on the connection), once per
+# center of the organization, given the center's opening intervals as text.
+OPEN_CENTERS_SQLITE = (
+    " AND s.center_id IN (SELECT o.id FROM core_center o WHERE o.organization_id = %(organization)s "
+    "AND comptoir_open(o.timezone, (SELECT group_concat(h.weekday || ' ' || h.opens_at || ' ' || h.closes_at, ',') "
+    "FROM core_openinghours h WHERE h.center_id = o.id), %(start)s, %(end)s))"
+)
+
+_STATEMENTS: dict[tuple[Any, ...], str] = {}
+_OPEN_AT: dict[tuple[Any, ...], int] = {}
 
 
-def _rows(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _statement(vendor: str, kinds: int, center: bool, capacity: bool, amenities: bool) -> str:
+    key = (vendor, kinds, center, capacity, amenities)
+    sql = _STATEMENTS.get(key)
+    if sql is None:
+        postgresql = vendor == "postgresql"
+        sql = _STATEMENTS[key] = FREE_SPACES_SQL.format(
+            # SQLite, without statistics, would walk the partial index per space instead
+            with_=(OPEN_CENTERS_PG if postgresql else "")
+            + BUSY_SQL.replace("{index}", "" if postgresql else " INDEXED BY booking_org_start_idx"),
+            columns=", s.amenities" if amenities else "",
+            centers="open_centers" if postgresql else "core_center",
+            kinds=", ".join(f"%(kind{index})s" for index in range(kinds)),
+            filters=(" AND s.center_id = %(center)s" if center else "")
+            + (" AND s.capacity >= %(capacity)s" if capacity else "")
+            + ("" if postgresql else OPEN_CENTERS_SQLITE),
+            collate=' COLLATE "C"' if postgresql else "",
+        )
+    return sql
+
+
+def _sqlite_open(tz_name: str, hours: str | None, starts_at: str, ends_at: str) -> int:
+    """1 when [starts_at, ends_at) (naive UTC, as SQLite stores it) lies inside one of the opening intervals
+    ("weekday opens closes", comma-separated) of a center in `tz_name` on the slot's local day, else 0: as
+    `intervals_in`, remembered (the centers of an organization share few timezones and hours)."""
+    key = (tz_name, hours, starts_at, ends_at)
+    found = _OPEN_AT.get(key)
+    if found is None:
+        if len(_OPEN_AT) > 4096:
+            _OPEN_AT.clear()
+        start = datetime.datetime.fromisoformat(starts_at).replace(tzinfo=UTC)
+        end = datetime.datetime.fromisoformat(ends_at).replace(tzinfo=UTC)
+        tz = zoneinfo.ZoneInfo(tz_name)
+        rows = []
+        for interval in (hours or "").split(","):
+            if interval:
+                weekday, opens_at, closes_at = interval.split(" ")
+                rows.append(Hours(int(weekday), datetime.time.fromisoformat(opens_at),
+                                  datetime.time.fromisoformat(closes_at)))  # fmt: skip
+        day = start.astimezone(tz).date()
+        found = _OPEN_AT[key] = int(any(a <= start and end <= b for a, b in intervals_in(tz, day, rows)))
+    return found
+
+
+def _sqlite_functions() -> None:
+    """Register `comptoir_open` once on the current SQLite connection (again after a reconnection)."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(connection, "comptoir_functions", None) is not raw:
+        raw.create_function("comptoir_open", 4, _sqlite_open, deterministic=True)
+        connection.comptoir_functions = raw
 
 
 def _at(moment: datetime.datetime) -> Any:
@@ -343,56 +444,57 @@ def free_space_ids(
     organization_id: int, starts_at: datetime.datetime, ends_at: datetime.datetime, *, center: int | None = None,
     kind: str | None = None, capacity: int | None = None, amenities: Sequence[str] = (), seats: int = 1,
 ) -> list[int]:  # fmt: skip
-    """The ids of the bookable spaces free for [starts_at, ends_at), with the filters, in (center, name) order.
-
-    At most three queries whatever the number of spaces and bookings: the spaces with one NOT EXISTS over the
-    holding index for those holding one booking at a time and one over the active blocks, the opening hours of
-    their centers, and the overlapping bookings of the coworking areas left (their peak seats)."""
+    """The ids of the bookable spaces free for [starts_at, ends_at), with the filters, in (center name, space name,
+    id) order: one query whatever the number of spaces and bookings (see FREE_SPACES_SQL), two when a coworking
+    area's overlapping bookings sum to more seats than it has left (their peak is then counted)."""
     kinds = [kind] if kind else list(KINDS)
-    filters, params = "", [organization_id, *kinds]
-    if center:
-        filters += " AND s.center_id = %s"
-        params.append(int(center))
-    if capacity:
-        filters += " AND s.capacity >= %s"
-        params.append(int(capacity))
-    params += [
-        _at(starts_at - MAX_BOOKING),
-        _at(ends_at),
-        _at(starts_at),
-        _at(timezone.now()),
-        _at(starts_at),
-        _at(ends_at),
-    ]
-    sql = FREE_SPACES_SQL.format(kinds=", ".join(["%s"] * len(kinds)), filters=filters)
-    rows = _rows(sql, params)
+    postgresql = connection.vendor == "postgresql"
+    now = timezone.now()
+    params: dict[str, Any] = {
+        "organization": organization_id, "center": int(center) if center else None,
+        "capacity": int(capacity) if capacity else None, "seats": int(seats), "shared": Space.Kind.COWORKING_AREA,
+        "day_before": _at(starts_at - MAX_BOOKING), "start": _at(starts_at), "end": _at(ends_at),
+        "now": _at(now),
+    }  # fmt: skip
+    params.update((f"kind{index}", value) for index, value in enumerate(kinds))
+    if postgresql:
+        start_utc = starts_at.astimezone(UTC).replace(tzinfo=None)
+        margin = datetime.timedelta(hours=26)
+        params.update(start_utc=start_utc, end_utc=ends_at.astimezone(UTC).replace(tzinfo=None),
+                      before=starts_at - margin, before_utc=start_utc - margin, after=starts_at + margin,
+                      after_utc=start_utc + margin)  # fmt: skip
+    else:
+        _sqlite_functions()
+    sql = _statement(connection.vendor, len(kinds), bool(center), bool(capacity), bool(amenities))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     if amenities:
         wanted = set(amenities)
-        rows = [row for row in rows if wanted <= set(_json(row[4]))]
-    if not rows:
-        return []
-    center_ids = sorted({row[1] for row in rows})
-    open_centers, center_names = _open_centers(organization_id, center_ids, starts_at, ends_at)
-    rows = [row for row in rows if row[1] in open_centers]
-    rows.sort(key=lambda row: (center_names[row[1]], row[5], row[0]))  # by center, then space name
-    shared = [row[0] for row in rows if row[2] == Space.Kind.COWORKING_AREA]
+        rows = [row for row in rows if wanted <= set(_json(row[2]))]
+    if not any(row[1] for row in rows):
+        return [row[0] for row in rows]
+    full = _full_areas({row[0]: row[1] for row in rows if row[1]}, organization_id, starts_at, ends_at, seats, now)
+    return [row[0] for row in rows if row[0] not in full]
+
+
+def _full_areas(
+    capacity: dict[int, int], organization_id: int, starts_at: datetime.datetime, ends_at: datetime.datetime,
+    seats: int, now: datetime.datetime,
+) -> set[int]:  # fmt: skip
+    """Among coworking areas (id: capacity) whose overlapping bookings sum to more than the seats left, those short
+    of seats at some instant of the slot (one more query: their overlapping bookings)."""
     used: dict[int, list[tuple[datetime.datetime, datetime.datetime, int]]] = defaultdict(list)
-    if shared:
-        marks = ", ".join(["%s"] * len(shared))
-        convert = connection.ops.convert_datetimefield_value if connection.vendor == "sqlite" else None
-        for space_id, b_start, b_end, b_seats in _rows(
-            f"SELECT space_id, starts_at, ends_at, seats FROM bookings_booking WHERE space_id IN ({marks}) "
-            "AND status IN ('requested', 'confirmed') AND starts_at > %s AND starts_at < %s AND ends_at > %s "
-            "AND (status = 'confirmed' OR expires_at > %s)",
-            [*shared, _at(starts_at - MAX_BOOKING), _at(ends_at), _at(starts_at), _at(timezone.now())],
-        ):
-            if convert is not None:  # SQLite answers text
-                b_start, b_end = (convert(value, None, connection) for value in (b_start, b_end))
-            used[space_id].append((b_start, b_end, b_seats))
-    return [
-        row[0] for row in rows
-        if row[2] != Space.Kind.COWORKING_AREA or peak_seats(used[row[0]], starts_at, ends_at) + seats <= row[3]
-    ]  # fmt: skip
+    for space_id, b_start, b_end, b_seats in (
+        Booking.objects.filter(
+            space_id__in=list(capacity), organization_id=organization_id, status__in=Booking.HOLDING,
+            starts_at__gt=starts_at - MAX_BOOKING, starts_at__lt=ends_at, ends_at__gt=starts_at,
+        )
+        .filter(Q(status=Booking.Status.CONFIRMED) | Q(expires_at=None) | Q(expires_at__gt=now))
+        .values_list("space_id", "starts_at", "ends_at", "seats")
+    ):  # fmt: skip
+        used[space_id].append((b_start, b_end, b_seats))
+    return {pk for pk in capacity if peak_seats(used[pk], starts_at, ends_at) + seats > capacity[pk]}
 
 
 def _json(value: Any) -> list[str]:
@@ -402,33 +504,6 @@ def _json(value: Any) -> list[str]:
         except ValueError:
             return []
     return [str(item) for item in value] if isinstance(value, list) else []
-
-
-def _open_centers(
-    organization_id: int, center_ids: Sequence[int], starts_at: datetime.datetime, ends_at: datetime.datetime
-) -> tuple[set[int], dict[int, str]]:
-    """The centers among `center_ids` open for the whole slot, and their names (one query over their opening
-    hours)."""
-    by_center: dict[int, tuple[str, list[Hours]]] = {}
-    names: dict[int, str] = {}
-    marks = ", ".join(["%s"] * len(center_ids))
-    for center_id, name, tz, weekday, opens_at, closes_at in _rows(
-        "SELECT h.center_id, c.name, c.timezone, h.weekday, h.opens_at, h.closes_at FROM core_openinghours h "
-        f"JOIN core_center c ON c.id = h.center_id WHERE h.center_id IN ({marks})",
-        list(center_ids),
-    ):
-        names[center_id] = name
-        if isinstance(opens_at, str):  # SQLite may answer text
-            opens_at, closes_at = datetime.time.fromisoformat(opens_at), datetime.time.fromisoformat(closes_at)
-        by_center.setdefault(center_id, (tz, []))[1].append(Hours(weekday, opens_at, closes_at))
-    result = set()
-    zones: dict[str, zoneinfo.ZoneInfo] = {}
-    for center_id, (tz_name, hours) in by_center.items():
-        tz = zones.setdefault(tz_name, zoneinfo.ZoneInfo(tz_name))
-        day = starts_at.astimezone(tz).date()
-        if any(a <= starts_at and ends_at <= b for a, b in intervals_in(tz, day, hours)):
-            result.add(center_id)
-    return result, names
 
 
 def free_spaces(

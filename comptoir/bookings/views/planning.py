@@ -357,9 +357,9 @@ def week_grid(
 # --------------------------------------------------------------------------------------------------
 def _spaces(center: Center) -> list[Space]:
     spaces = list(
-        Space.objects.filter(
-            organization_id=center.organization_id, center=center, is_active=True, kind__in=ROW_KINDS
-        ).select_related("booking").order_by("name", "id")
+        Space.objects.filter(organization_id=center.organization_id, center=center, is_active=True, kind__in=ROW_KINDS)
+        .select_related("booking")
+        .order_by("name", "id")
     )
     order = {kind: index for index, kind in enumerate(ROW_KINDS)}
     return sorted(spaces, key=lambda space: (order[space.kind], space.name.lower(), space.pk))
