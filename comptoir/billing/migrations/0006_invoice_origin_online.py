@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0005_invoice_settlement'),
+        ("billing", "0005_invoice_settlement"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='invoice',
-            name='origin',
-            field=models.CharField(choices=[('manual', 'Saisie manuelle'), ('deposit', 'Dépôt de garantie'), ('first_month', 'Premier mois'), ('run', 'Facturation mensuelle'), ('consumptions', 'Consommations'), ('credit', 'Avoir'), ('online', 'Achat en ligne')], default='manual', max_length=15, verbose_name='origine'),
+            model_name="invoice",
+            name="origin",
+            field=models.CharField(
+                choices=[
+                    ("manual", "Saisie manuelle"),
+                    ("deposit", "Dépôt de garantie"),
+                    ("first_month", "Premier mois"),
+                    ("run", "Facturation mensuelle"),
+                    ("consumptions", "Consommations"),
+                    ("credit", "Avoir"),
+                    ("online", "Achat en ligne"),
+                ],
+                default="manual",
+                max_length=15,
+                verbose_name="origine",
+            ),
         ),
     ]
