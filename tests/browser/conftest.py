@@ -111,3 +111,25 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture
+def page(request: pytest.FixtureRequest, browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """A French desktop page of the walkthroughs; an uncaught JavaScript error fails the test. A module that sets
+    `ACCEPT_DIALOGS = True` has its confirmation dialogs (« Lancer la facturation ? », hx-confirm) accepted;
+    otherwise Playwright dismisses them. `Step` names the page in its failure messages."""
+    from tests.browser.test_sales_walkthrough import Step, new_context
+
+    context = new_context(browser)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    if getattr(request.module, "ACCEPT_DIALOGS", False):
+        page.on("dialog", lambda dialog: dialog.accept())
+    Step.page = page
+    try:
+        yield page
+    finally:
+        Step.page = None
+        context.close()
+    assert not errors, f"uncaught JavaScript errors: {errors}\n{server.log_tail()}"

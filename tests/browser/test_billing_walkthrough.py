@@ -15,39 +15,22 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from collections.abc import Iterator
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.browser.conftest import Server
-from tests.browser.test_sales_walkthrough import Step, amount, click_and_wait, new_context, open_menu, query, submit
+from tests.browser.test_sales_walkthrough import Step, amount, click_and_wait, open_menu, query, submit
 
 pytestmark = pytest.mark.browser
+ACCEPT_DIALOGS = True  # the shared `page` fixture (conftest) accepts the confirmation dialogs
 
 CII_NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
 }
 INVOICE_PATH = re.compile(r"^/manage/billing/invoices/(\d+)/$")
-
-
-@pytest.fixture
-def page(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A French browser page; an uncaught JavaScript error fails the test (as in the sales walkthrough)."""
-    context = new_context(browser)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: dialog.accept())  # « Lancer la facturation ? » asks before submitting
-    Step.page = page
-    try:
-        yield page
-    finally:
-        Step.page = None
-        context.close()
-    assert not errors, f"uncaught JavaScript errors: {errors}\n{server.log_tail()}"
 
 
 def login(page, server: Server) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime
 import re
 import zoneinfo
-from collections.abc import Iterator
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,31 +28,15 @@ from comptoir.crm.demo import PORTAL_COMPANY_NAME, PORTAL_MEMBER_LOCAL_PART
 from tests.browser.conftest import Server
 from tests.browser.test_billing_walkthrough import login
 from tests.browser.test_crm_walkthrough import portal_login
-from tests.browser.test_sales_walkthrough import Step, click_and_wait, new_context, open_menu, query
+from tests.browser.test_sales_walkthrough import Step, click_and_wait, open_menu, query
 
 pytestmark = pytest.mark.browser
+ACCEPT_DIALOGS = True  # the shared `page` fixture (conftest) accepts the confirmation dialogs
 
 BOOKING_PATH = re.compile(r"^/manage/bookings/(\d+)/$")
 CREDITS = re.compile(r"(-?[\d\s\u00a0\u202f]+(?:,\d+)?)\s*crédits")
 BLOCK_REASON = "Test navigateur : réparation du vidéoprojecteur"
 DECLINE_REASON = "Salle retenue pour une formation interne"
-
-
-@pytest.fixture
-def page(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A French browser page; an uncaught JavaScript error fails the test (as in the other walkthroughs)."""
-    context = new_context(browser)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    Step.page = page
-    try:
-        yield page
-    finally:
-        Step.page = None
-        context.close()
-    assert not errors, f"uncaught JavaScript errors: {errors}\n{server.log_tail()}"
 
 
 # --------------------------------------------------------------------------------------------------

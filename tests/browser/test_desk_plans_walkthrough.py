@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -22,25 +21,10 @@ from comptoir.bookings.tests.ics_checks import strict_parse
 from comptoir.crm.demo import PORTAL_COMPANY_NAME
 from tests.browser.conftest import Server
 from tests.browser.test_billing_walkthrough import login
-from tests.browser.test_sales_walkthrough import Step, click_and_wait, new_context, open_menu, query
+from tests.browser.test_sales_walkthrough import Step, click_and_wait, open_menu, query
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def page(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    context = new_context(browser)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    Step.page = page
-    try:
-        yield page
-    finally:
-        Step.page = None
-        context.close()
-    assert not errors, f"uncaught JavaScript errors: {errors}\n{server.log_tail()}"
+ACCEPT_DIALOGS = True  # the shared `page` fixture (conftest) accepts the confirmation dialogs
 
 
 def _number(text: str) -> Decimal:

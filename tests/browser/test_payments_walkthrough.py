@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from tests.browser.test_crm_walkthrough import portal_login
 from tests.browser.test_sales_walkthrough import Step, amount, click_and_wait, new_context, open_menu, query
 
 pytestmark = pytest.mark.browser
+ACCEPT_DIALOGS = True  # the shared `page` fixture (conftest) accepts the confirmation dialogs
 
 # The server fixture passes this process's environment to the app server (without DEBUG the manual provider's
 # offline card form is off); set at import, before the session's server starts.
@@ -39,23 +39,6 @@ DUE_STATES = re.compile(r"En attente|Partiellement payée|En retard")
 NOT_LATE = re.compile(r"^\s*(En attente|Partiellement payée)\s*$")  # an overdue invoice stays « En retard »
 PORTAL_DUE = re.compile(r"À payer|Partiellement payée|En retard")
 IBAN = "FR7630006000011234567890189"
-
-
-@pytest.fixture
-def page(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A French browser page; an uncaught JavaScript error fails the test (as in the other walkthroughs)."""
-    context = new_context(browser)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("dialog", lambda dialog: dialog.accept())
-    Step.page = page
-    try:
-        yield page
-    finally:
-        Step.page = None
-        context.close()
-    assert not errors, f"uncaught JavaScript errors: {errors}\n{server.log_tail()}"
 
 
 def mails(server: Server) -> set:  # type: ignore[type-arg]

@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -31,7 +30,7 @@ from comptoir.crm.demo import PORTAL_COMPANY_NAME
 from tests.browser.conftest import ROOT, Server
 from tests.browser.test_bookings_walkthrough import center_zone, credits_of, weekday_on_or_after
 from tests.browser.test_crm_walkthrough import portal_login
-from tests.browser.test_sales_walkthrough import Step, amount, click_and_wait, database, new_context, query
+from tests.browser.test_sales_walkthrough import Step, amount, click_and_wait, database, query
 
 pytestmark = pytest.mark.browser
 
@@ -110,22 +109,6 @@ def setup(server: Server) -> dict[str, object]:
     code = "".join(f"{name} = {value!r}\n" for name, value in values.items()) + SETUP
     printed = json.loads(comptoir_shell(server, code).strip().splitlines()[-1])
     return {**printed, "email": email}
-
-
-@pytest.fixture
-def page(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    """A French browser page; an uncaught JavaScript error fails the test (as in the other walkthroughs)."""
-    context = new_context(browser)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    Step.page = page
-    try:
-        yield page
-    finally:
-        Step.page = None
-        context.close()
-    assert not errors, f"uncaught JavaScript errors: {errors}\n{server.log_tail()}"
 
 
 def pay_by_card(page, server: Server, expected: Decimal) -> str:  # type: ignore[no-untyped-def]

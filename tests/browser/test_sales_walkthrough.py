@@ -18,7 +18,6 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -68,21 +67,6 @@ def new_context(browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(locale="fr-FR", viewport=DESKTOP, extra_http_headers={"Accept-Language": "fr"})
     context.set_default_timeout(15_000)
     return context
-
-
-@pytest.fixture
-def page(browser, server: Server) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    context = new_context(browser)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    Step.page = page
-    try:
-        yield page
-    finally:
-        Step.page = None
-        context.close()
-    assert not errors, f"uncaught JavaScript errors: {errors}\n{server.log_tail()}"
 
 
 def submit(page, form: str = "main form.form-card") -> None:  # type: ignore[no-untyped-def]
